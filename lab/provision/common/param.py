@@ -1,0 +1,8 @@
+"""Print one value of params.json: `param.py FILE dotted.path` (list indexes are numbers)."""
+import json
+import sys
+
+value = json.load(open(sys.argv[1], encoding="utf-8"))
+for part in sys.argv[2].split("."):
+    value = value[int(part)] if isinstance(value, list) else value[part]
+print(value if isinstance(value, str) else json.dumps(value))
