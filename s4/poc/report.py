@@ -1,0 +1,235 @@
+"""The POC report (JSON + HTML): versions before/after with lifecycle verdicts, integrity, interop, client issues.
+
+:func:`build` assembles the report from what the playbook collected; :func:`render_json` / :func:`render_html` give
+deterministic text (same inputs -> same bytes, so re-running an unchanged POC rewrites nothing). Secrets never enter a
+report: credentials are only referenced by the path of their file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+import jinja2
+
+SCHEMA = 1
+COMPONENT_PRODUCTS = ("php", "mariadb", "mysql", "postgresql", "nginx", "apache-http-server", "debian")
+_SECRET_KEYS = ("password", "passwd", "secret", "token")
+
+
+def _verdict(engine: Any, product: str, version: str | None, distro: str | None, as_of: date | None) -> dict[str, Any]:
+    if engine is None or not version:
+        return {"status": "unknown", "reason": "no lifecycle engine" if engine is None else "no version"}
+    try:
+        v = engine.evaluate(product, version, distro=distro, as_of=as_of)
+        d = v.to_dict()
+    except Exception as exc:  # unknown product, bad version: report it, never fail the report
+        return {"status": "unknown", "reason": str(exc)}
+    keep = ("status", "cycle", "eol", "support_end", "days_left", "reason", "source")
+    return {k: d.get(k) for k in keep if k in d}
+
+
+def components_of(facts: Mapping[str, Any] | None) -> dict[str, str]:
+    """``{product: version}`` of the interesting components in ``s4_software`` facts (CONTRACTS §1)."""
+    out: dict[str, str] = {}
+    if not facts:
+        return out
+    for c in facts.get("components") or []:
+        product = c.get("product")
+        if product in COMPONENT_PRODUCTS and c.get("version") and product not in out:
+            out[product] = str(c["version"])
+    os_ = facts.get("os") or {}
+    if os_.get("id") and os_.get("version_full") and os_.get("id") not in out:
+        out[str(os_["id"])] = str(os_["version_full"])
+    return out
+
+
+def apps_of(facts: Mapping[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for s in (facts or {}).get("sites") or []:
+        out[s.get("name", "?")] = [dict(a) for a in s.get("apps") or []]
+    return out
+
+
+def versions_table(
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    *,
+    engine: Any = None,
+    as_of: date | None = None,
+) -> list[dict[str, Any]]:
+    b, a = components_of(before), components_of(after)
+    b_distro = (before or {}).get("distro")
+    a_distro = (after or {}).get("distro")
+    rows = []
+    for product in COMPONENT_PRODUCTS:
+        if product not in b and product not in a:
+            continue
+        rows.append(
+            {
+                "product": product,
+                "before": b.get(product),
+                "before_verdict": _verdict(engine, product, b.get(product), b_distro, as_of),
+                "after": a.get(product),
+                "after_verdict": _verdict(engine, product, a.get(product), a_distro, as_of),
+            }
+        )
+    return rows
+
+
+def client_issues(
+    plan: Mapping[str, Any],
+    before: Mapping[str, Any] | None,
+    *,
+    compat: Any = None,
+) -> list[dict[str, str]]:
+    """Issues the client must act on: an application release that does not support the target PHP."""
+    issues: list[dict[str, str]] = []
+    php = (plan.get("versions") or {}).get("php", {}).get("version")
+    apps = apps_of(before)
+    for site in plan.get("sites") or []:
+        for app in apps.get(site["name"], []):
+            if compat is None or not php or not app.get("version"):
+                continue
+            rng = compat.php_range(app["product"], str(app["version"]))
+            if rng is None or rng.allows(php):
+                continue
+            fix = compat.first_release_supporting(app["product"], php, at_least=str(app["version"]))
+            issues.append(
+                {
+                    "site": site["name"],
+                    "severity": "action",
+                    "message": (
+                        f"{app['product']} {app['version']} supports PHP {rng.php_min} to {rng.php_max}; "
+                        f"the POC serves PHP {php}"
+                    ),
+                    "action": (
+                        f"upgrade {app['product']} to {fix} or later before go-live" if fix
+                        else f"check {app['product']}'s PHP {php} support with its vendor"
+                    ),
+                }
+            )
+    return issues
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            k: ("<redacted>" if any(s in str(k).lower() for s in _SECRET_KEYS) else _scrub(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def build(
+    plan: Mapping[str, Any],
+    *,
+    vm: Mapping[str, Any],
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    integrity: Mapping[str, Any],
+    interop: Iterable[Mapping[str, Any]],
+    access: Mapping[str, Any],
+    commands: Mapping[str, str],
+    failed_step: Mapping[str, Any] | None = None,
+    engine: Any = None,
+    compat: Any = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    interop_l = [dict(i) for i in interop]
+    issues = client_issues(plan, before, compat=compat)
+    passed = bool(integrity.get("passed")) and all(i.get("passed") for i in interop_l) and not failed_step
+    return _scrub(
+        {
+            "schema": SCHEMA,
+            "name": plan["name"],
+            "source": plan["source"],
+            "client": plan["client"],
+            "scope": plan["scope"],
+            "site": plan.get("site"),
+            "profile": {k: plan["profile"].get(k) for k in ("name", "description", "distro", "template")},
+            "targets": plan.get("versions", {}),
+            "vm": dict(vm),
+            "status": "passed" if passed else "failed",
+            "failed_step": dict(failed_step) if failed_step else None,
+            "versions": versions_table(before, after, engine=engine, as_of=as_of),
+            "apps": apps_of(before),
+            "integrity": dict(integrity),
+            "interop": interop_l,
+            "issues": issues,
+            "access": dict(access),
+            "commands": dict(commands),
+        }
+    )
+
+
+def render_json(report: Mapping[str, Any]) -> str:
+    return json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
+
+
+_HTML = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_TEMPLATE = _HTML.from_string(
+    """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>POC {{ r.name }}: {{ r.status }}</title>
+<style>
+body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left;vertical-align:top}
+.passed,.supported{color:#176417}.failed,.eol{color:#a00}.security-only,.eol-soon{color:#a60}code,pre{background:#f4f4f4}
+</style></head><body>
+<h1>POC {{ r.name }} <span class="{{ r.status }}">{{ r.status | upper }}</span></h1>
+<p>Source <b>{{ r.source }}</b> ({{ r.scope }}{% if r.site %}: {{ r.site }}{% endif %}), client <b>{{ r.client }}</b>,
+profile <b>{{ r.profile.name }}</b> ({{ r.profile.description }}), VM {{ r.vm.vmid | default('?') }}
+at {{ r.vm.address | default('?') }}.</p>
+{% if r.failed_step %}
+<h2 class="failed">Failed step</h2>
+<p>Step <b>{{ r.failed_step.step }}</b> on host <b>{{ r.failed_step.host }}</b>: {{ r.failed_step.message }}</p>
+<p>Resume: <code>{{ r.failed_step.resume }}</code></p>
+{% endif %}
+<h2>Versions</h2>
+<table><tr><th>component</th><th>before</th><th>verdict</th><th>after</th><th>verdict</th></tr>
+{% for v in r.versions %}
+<tr><td>{{ v.product }}</td><td>{{ v.before or '-' }}</td>
+<td class="{{ v.before_verdict.status }}">{{ v.before_verdict.status }}{% if v.before_verdict.eol %} (EOL {{ v.before_verdict.eol }}){% endif %}</td>
+<td>{{ v.after or '-' }}</td>
+<td class="{{ v.after_verdict.status }}">{{ v.after_verdict.status }}{% if v.after_verdict.eol %} (EOL {{ v.after_verdict.eol }}){% endif %}</td></tr>
+{% endfor %}
+</table>
+<h2>Issues for the client</h2>
+{% if r.issues %}<ul>{% for i in r.issues %}<li><b>{{ i.site }}</b>: {{ i.message }}. <i>{{ i.action }}</i></li>{% endfor %}</ul>
+{% else %}<p>None found.</p>{% endif %}
+<h2>Integrity <span class="{{ 'passed' if r.integrity.passed else 'failed' }}">{{ 'passed' if r.integrity.passed else 'FAILED' }}</span></h2>
+<table><tr><th>check</th><th>source</th><th>POC</th><th>result</th></tr>
+{% for c in r.integrity.checks | default([]) %}
+<tr><td>{{ c.name }}</td><td><code>{{ c.source }}</code></td><td><code>{{ c.target }}</code></td>
+<td class="{{ 'passed' if c.passed else 'failed' }}">{{ 'match' if c.passed else 'MISMATCH' }}</td></tr>
+{% endfor %}
+</table>
+{% if r.integrity.mismatches %}<h3>Mismatches</h3><ul>{% for m in r.integrity.mismatches %}<li>{{ m }}</li>{% endfor %}</ul>{% endif %}
+{% if r.integrity.legitimate %}<h3>Declared differences (profile)</h3><ul>
+{% for m in r.integrity.legitimate %}<li><code>{{ m.path }}</code> {{ m.change }}: {{ m.reason }}</li>{% endfor %}</ul>{% endif %}
+<h2>Interoperability</h2>
+<table><tr><th>check</th><th>site</th><th>result</th><th>detail</th></tr>
+{% for i in r.interop %}
+<tr><td>{{ i.check }}</td><td>{{ i.site | default('') }}</td><td class="{{ 'passed' if i.passed else 'failed' }}">{{ 'ok' if i.passed else 'FAILED' }}</td><td>{{ i.detail | default('') }}</td></tr>
+{% endfor %}
+</table>
+<h2>Testing the POC</h2>
+<p>Add to your hosts file (or create the DNS records below):</p>
+<pre>{% for l in r.access.hosts_lines | default([]) %}{{ l }}
+{% endfor %}</pre>
+<ul>{% for d in r.access.dns | default([]) %}<li>{{ d.name }} {{ d.type }} {{ d.value }}</li>{% endfor %}</ul>
+<p>Credentials are delivered separately (file <code>{{ r.access.credentials_file | default('-') }}</code> on the
+controller, mode 0600); they are never written to logs or this report.</p>
+<h2>Next steps</h2>
+<ul>{% for k, c in r.commands | dictsort %}<li>{{ k }}: <code>{{ c }}</code></li>{% endfor %}</ul>
+</body></html>
+"""
+)
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    return _TEMPLATE.render(r=report)
