@@ -18,7 +18,7 @@ description:
     O(address_pool) (addresses of every VM's C(ipconfigN) count as used).
   - With O(state=absent) the VM is stopped and destroyed (purged). With O(state=info) nothing is changed: the
     connection, the credentials and the template are checked and the VM, when it exists, is returned.
-  - Runs on the controller (C(delegate_to: localhost)); needs the C(proxmoxer) Python library there.
+  - "Runs on the controller (C(delegate_to: localhost)); needs the C(proxmoxer) Python library there."
 version_added: "0.1.0"
 author: Smartt S4 team
 attributes:
