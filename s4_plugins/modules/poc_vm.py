@@ -16,7 +16,7 @@ description:
     the VM and waits until the QEMU guest agent reports its address. A rerun finds the same VM and changes nothing.
   - The address comes from O(address), else the VM's existing static address, else the first free address of
     O(address_pool) (addresses of every VM's C(ipconfigN) count as used).
-  - With O(state=absent) the VM is stopped and destroyed (purged). With O(state=info) nothing is changed: the
+  - With O(state=absent) the VM is stopped and destroyed (purged). With O(state=info) nothing is changed; the
     connection, the credentials and the template are checked and the VM, when it exists, is returned.
   - "Runs on the controller (C(delegate_to: localhost)); needs the C(proxmoxer) Python library there."
 version_added: "0.1.0"
