@@ -1,0 +1,364 @@
+"""The EOL catalog: loading, validation and indices.
+
+Layout of a catalog directory (see s4/lifecycle/README.md):
+
+- ``manifest.json``       generation date, source, product/cycle/version counts, schema version
+- ``products/<id>.json``   one product: label, category, aliases, phase labels, cycles (+ release history)
+- ``distros.yaml``         hand-curated: distro releases, their support phases and the product cycles they ship
+- ``policy.yaml``          hand-curated: aliases, which phase ends support per product, system products, repos
+- ``alternatives.yaml``    hand-curated: successors / alternatives for discontinued or EOL products
+- ``php_compat.yaml``      hand-curated: PHP ranges per application cycle (adds to the catalog's custom fields)
+
+Dates in JSON are ISO strings; the bool-or-date convention of endoflife.date is kept: a date is the day a
+phase ends, ``true`` = over (date unknown), ``false`` = not over (no date), ``null``/absent = no such phase.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from s4.lifecycle.versions import VersionError, upstream_key
+
+SCHEMA_VERSION = 1
+PHASES = ("eoas", "eol", "eoes")
+_CYCLE_RE = re.compile(r"^[A-Za-z0-9.\-+_]+$")
+
+Phase = date | bool | None
+
+
+class CatalogError(ValueError):
+    """The catalog is missing, corrupt or inconsistent."""
+
+
+def parse_phase(value: Any, where: str) -> Phase:
+    """Parse a bool-or-date phase value (``None`` = no such phase)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise CatalogError(f"{where}: bad date {value!r}") from exc
+    raise CatalogError(f"{where}: expected a date, true, false or null, got {value!r}")
+
+
+def parse_date(value: Any, where: str, required: bool = False) -> date | None:
+    if value is None:
+        if required:
+            raise CatalogError(f"{where}: date missing")
+        return None
+    v = parse_phase(value, where)
+    if isinstance(v, bool):
+        raise CatalogError(f"{where}: expected a date, got {value!r}")
+    return v
+
+
+def phase_json(value: Phase) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+@dataclass(slots=True)
+class Cycle:
+    cycle: str
+    release_date: date | None
+    eoas: Phase
+    eol: Phase
+    eoes: Phase
+    lts: Phase
+    latest: str | None
+    latest_date: date | None
+    codename: str | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+    # newest first: (key, version, date)
+    history: list[tuple[Any, str, date | None]] = field(default_factory=list)
+    key: Any = None
+
+    @property
+    def is_lts(self) -> bool:
+        return bool(self.lts)
+
+
+@dataclass(slots=True)
+class Product:
+    id: str
+    label: str
+    category: str
+    aliases: list[str]
+    labels: dict[str, str | None]
+    cycles: list[Cycle]
+    index: dict[str, Cycle] = field(default_factory=dict)
+    codenames: dict[str, Cycle] = field(default_factory=dict)
+    max_depth: int = 1
+    uses_lts: bool = False
+
+    def build_index(self) -> None:
+        self.index = {c.cycle: c for c in self.cycles}
+        self.codenames = {}
+        for c in self.cycles:
+            if c.codename:
+                self.codenames[c.codename.lower()] = c
+                self.codenames[c.codename.lower().split()[0]] = c
+        self.max_depth = max((c.cycle.count(".") + 1 for c in self.cycles), default=1)
+        self.uses_lts = any(c.lts for c in self.cycles)
+
+
+@dataclass(slots=True)
+class Distro:
+    id: str
+    label: str
+    family: str
+    os_product: str
+    os_cycle: str
+    phases: dict[str, str]            # window name -> phase of the OS cycle (regular/lts/maintenance/extended)
+    package_phase: str                # which phase ends support for distro-packaged components
+    extended: dict[str, Any]          # paid/extra support named by hand (ELTS...), informational
+    ships: dict[str, dict[str, Any]]  # product -> cycle -> "distro" | "upstream" | date
+    notes: dict[str, str]
+    repos: dict[str, str]             # product -> third-party repo that can install any upstream cycle
+    windows: dict[str, date | None] = field(default_factory=dict)
+    package_support_end: date | None = None
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Catalog:
+    path: str
+    manifest: dict[str, Any]
+    products: dict[str, Product]
+    aliases: dict[str, str]
+    distros: dict[str, Distro]
+    distro_aliases: dict[str, str]
+    policy: dict[str, Any]
+    alternatives: list[dict[str, Any]]
+    php_compat: dict[str, dict[str, str]]
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Catalog:
+        root = Path(path) if path is not None else default_catalog_path()
+        if not root.is_dir():
+            raise CatalogError(f"catalog directory not found: {root}")
+        manifest = _read_json(root / "manifest.json")
+        if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA_VERSION:
+            raise CatalogError(f"{root}/manifest.json: schema must be {SCHEMA_VERSION}")
+        products: dict[str, Product] = {}
+        pdir = root / "products"
+        if not pdir.is_dir():
+            raise CatalogError(f"{root}: products/ missing")
+        for f in sorted(pdir.glob("*.json")):
+            prod = product_from_json(_read_json(f), str(f))
+            if prod.id != f.stem:
+                raise CatalogError(f"{f}: id {prod.id!r} does not match the file name")
+            products[prod.id] = prod
+        listed = manifest.get("products")
+        if not isinstance(listed, list) or sorted(listed) != sorted(products):
+            missing = sorted(set(listed or []) - set(products))
+            extra = sorted(set(products) - set(listed or []))
+            raise CatalogError(f"{root}: manifest product list does not match products/ (missing {missing}, "
+                               f"unlisted {extra})")
+        policy = _read_yaml(root / "policy.yaml")
+        aliases: dict[str, str] = {}
+        for pid, prod in products.items():
+            aliases[pid] = pid
+            for a in prod.aliases:
+                aliases.setdefault(a.lower(), pid)
+        for a, target in (policy.get("aliases") or {}).items():
+            if target not in products:
+                raise CatalogError(f"policy.yaml: alias {a!r} points to unknown product {target!r}")
+            aliases[str(a).lower()] = target
+        distros, distro_aliases = _load_distros(_read_yaml(root / "distros.yaml"), products, aliases)
+        alternatives = _read_yaml(root / "alternatives.yaml").get("alternatives") or []
+        if not isinstance(alternatives, list):
+            raise CatalogError("alternatives.yaml: 'alternatives' must be a list")
+        for i, rule in enumerate(alternatives):
+            if not isinstance(rule, dict) or rule.get("product") not in products:
+                raise CatalogError(f"alternatives.yaml: rule {i} names an unknown product {rule!r}")
+            for alt in rule.get("to") or []:
+                if not isinstance(alt, dict) or not alt.get("reason") or not alt.get("product"):
+                    raise CatalogError(f"alternatives.yaml: rule {i}: each 'to' needs product and reason")
+        php_compat_raw = _read_yaml(root / "php_compat.yaml").get("apps") or {}
+        php_compat: dict[str, dict[str, str]] = {}
+        for app, cycles in php_compat_raw.items():
+            php_compat[str(app)] = {str(k): str(v) for k, v in (cycles or {}).items()}
+        cat = cls(str(root), manifest, products, aliases, distros, distro_aliases, policy, alternatives, php_compat)
+        return cat
+
+    def resolve(self, product: str) -> Product | None:
+        if not isinstance(product, str):
+            return None
+        pid = self.aliases.get(product.strip().lower())
+        return self.products.get(pid) if pid else None
+
+    def resolve_distro(self, distro: str | None) -> Distro | None:
+        if not distro or not isinstance(distro, str):
+            return None
+        key = distro.strip().lower()
+        did = self.distro_aliases.get(key)
+        return self.distros.get(did) if did else None
+
+
+def default_catalog_path() -> Path:
+    return Path(str(resources.files("s4") / "data" / "catalog"))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError as exc:
+        raise CatalogError(f"{path}: missing") from exc
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"{path}: unreadable JSON: {exc}") from exc
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError as exc:
+        raise CatalogError(f"{path}: missing") from exc
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: unreadable YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def product_from_json(data: Any, where: str) -> Product:
+    """Build and validate one product from its JSON document."""
+    if not isinstance(data, dict):
+        raise CatalogError(f"{where}: expected an object")
+    for key in ("id", "label", "category", "cycles"):
+        if key not in data:
+            raise CatalogError(f"{where}: '{key}' missing")
+    if not isinstance(data["cycles"], list) or not data["cycles"]:
+        raise CatalogError(f"{where}: no cycles")
+    cycles: list[Cycle] = []
+    seen: set[str] = set()
+    for i, c in enumerate(data["cycles"]):
+        w = f"{where}: cycles[{i}]"
+        if not isinstance(c, dict):
+            raise CatalogError(f"{w}: expected an object")
+        name = c.get("cycle")
+        if not isinstance(name, str) or not _CYCLE_RE.match(name):
+            raise CatalogError(f"{w}: bad cycle id {name!r}")
+        if name in seen:
+            raise CatalogError(f"{w}: duplicate cycle {name!r}")
+        seen.add(name)
+        if "eol" not in c:
+            raise CatalogError(f"{w} ({name}): 'eol' missing")
+        history: list[tuple[Any, str, date | None]] = []
+        for h in c.get("history") or []:
+            if not (isinstance(h, list) and len(h) == 2 and isinstance(h[0], str)):
+                raise CatalogError(f"{w} ({name}): bad history entry {h!r}")
+            try:
+                key = upstream_key(h[0])
+            except VersionError as exc:
+                raise CatalogError(f"{w} ({name}): bad history version {h[0]!r}") from exc
+            history.append((key, h[0], parse_date(h[1], f"{w} ({name}) history {h[0]}")))
+        history.sort(key=lambda t: t[0], reverse=True)
+        try:
+            ckey = upstream_key(name)
+        except VersionError:
+            ckey = ((0,), 0, name, 0)
+        latest = c.get("latest")
+        cycles.append(Cycle(
+            cycle=name,
+            release_date=parse_date(c.get("release_date"), f"{w} ({name}) release_date"),
+            eoas=parse_phase(c.get("eoas"), f"{w} ({name}) eoas"),
+            eol=parse_phase(c.get("eol"), f"{w} ({name}) eol"),
+            eoes=parse_phase(c.get("eoes"), f"{w} ({name}) eoes"),
+            lts=parse_phase(c.get("lts", False), f"{w} ({name}) lts"),
+            latest=str(latest) if latest is not None else None,
+            latest_date=parse_date(c.get("latest_date"), f"{w} ({name}) latest_date"),
+            codename=c.get("codename") or None,
+            custom={str(k): str(v) for k, v in (c.get("custom") or {}).items() if v is not None},
+            history=history,
+            key=ckey,
+        ))
+    prod = Product(
+        id=str(data["id"]),
+        label=str(data["label"]),
+        category=str(data["category"]),
+        aliases=[str(a) for a in data.get("aliases") or []],
+        labels={k: (str(v) if v is not None else None) for k, v in (data.get("labels") or {}).items()},
+        cycles=cycles,
+    )
+    prod.build_index()
+    return prod
+
+
+def _load_distros(data: dict[str, Any], products: dict[str, Product],
+                  aliases: dict[str, str]) -> tuple[dict[str, Distro], dict[str, str]]:
+    raw = data.get("distros")
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogError("distros.yaml: 'distros' mapping missing")
+    families = data.get("families") or {}
+    distros: dict[str, Distro] = {}
+    dal: dict[str, str] = {}
+    for did, d in raw.items():
+        w = f"distros.yaml: {did}"
+        if not isinstance(d, dict):
+            raise CatalogError(f"{w}: expected a mapping")
+        fam_name = d.get("family")
+        fam = families.get(fam_name)
+        if not isinstance(fam, dict):
+            raise CatalogError(f"{w}: unknown family {fam_name!r}")
+        os_product = d.get("os_product", fam.get("os_product"))
+        os_cycle = str(d.get("os_cycle", ""))
+        prod = products.get(os_product)
+        if prod is None or os_cycle not in prod.index:
+            raise CatalogError(f"{w}: OS cycle {os_product} {os_cycle} not in the catalog")
+        ships_src = d.get("ships")
+        if isinstance(ships_src, str):  # "same as rhel-9"
+            if ships_src not in raw or not isinstance(raw[ships_src].get("ships"), dict):
+                raise CatalogError(f"{w}: ships refers to unknown distro {ships_src!r}")
+            ships_src = raw[ships_src]["ships"]
+        ships: dict[str, dict[str, Any]] = {}
+        for p, cycles in (ships_src or {}).items():
+            pid = aliases.get(str(p).lower())
+            if pid is None:
+                raise CatalogError(f"{w}: ships unknown product {p!r}")
+            if not isinstance(cycles, dict):
+                raise CatalogError(f"{w}: ships.{p} must map cycle -> distro|upstream|date")
+            entry: dict[str, Any] = {}
+            for cyc, how in cycles.items():
+                cyc = str(cyc)
+                if cyc not in products[pid].index:
+                    raise CatalogError(f"{w}: ships {p} {cyc}, a cycle the catalog does not know")
+                if how in ("distro", "upstream"):
+                    entry[cyc] = how
+                else:
+                    entry[cyc] = parse_date(how, f"{w} ships {p} {cyc}", required=True)
+            ships[pid] = entry
+        phases = dict(fam.get("phases") or {})
+        package_phase = str(fam.get("package_phase", "eol"))
+        cyc = prod.index[os_cycle]
+        windows: dict[str, date | None] = {"release": cyc.release_date}
+        for wname, phase in phases.items():
+            v = getattr(cyc, phase)
+            windows[wname] = v if isinstance(v, date) else None
+        pend = getattr(cyc, package_phase)
+        if not isinstance(pend, date):
+            pend = cyc.eol if isinstance(cyc.eol, date) else None
+        dist = Distro(
+            id=str(did), label=str(d.get("label", did)), family=str(fam_name), os_product=os_product,
+            os_cycle=os_cycle, phases=phases, package_phase=package_phase,
+            extended=dict(d.get("extended") or {}), ships=ships, notes=dict(d.get("notes") or {}),
+            repos=dict(fam.get("repos") or {}), windows=windows, package_support_end=pend,
+            aliases=[str(a) for a in d.get("aliases") or []],
+        )
+        distros[dist.id] = dist
+        for a in [dist.id, dist.id.replace("-", ""), *dist.aliases]:
+            dal[a.lower()] = dist.id
+    return distros, dal

@@ -1,0 +1,367 @@
+"""Version parsing and ordering: Debian (dpkg), RPM (rpmvercmp) and upstream/vendor strings.
+
+Pure functions, no I/O. The Debian and RPM comparators follow the reference C implementations
+(dpkg ``verrevcmp``/``dpkg_version_compare`` and rpm ``rpmvercmp`` incl. ``~`` and ``^``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+_DIGITS = frozenset("0123456789")
+
+
+class VersionError(ValueError):
+    """A version string that cannot be parsed."""
+
+
+# --------------------------------------------------------------------------------------------- Debian
+
+
+def _deb_order(c: str) -> int:
+    if c == "~":
+        return -1
+    if c in _DIGITS:
+        return 0
+    if ("a" <= c <= "z") or ("A" <= c <= "Z"):
+        return ord(c)
+    return ord(c) + 256
+
+
+def _verrevcmp(a: str, b: str) -> int:
+    """dpkg's verrevcmp(): compare an upstream version or a revision."""
+    i = j = 0
+    la, lb = len(a), len(b)
+    while i < la or j < lb:
+        first_diff = 0
+        while (i < la and a[i] not in _DIGITS) or (j < lb and b[j] not in _DIGITS):
+            ac = _deb_order(a[i]) if i < la else 0
+            bc = _deb_order(b[j]) if j < lb else 0
+            if ac != bc:
+                return ac - bc
+            i += 1
+            j += 1
+        while i < la and a[i] == "0":
+            i += 1
+        while j < lb and b[j] == "0":
+            j += 1
+        while i < la and a[i] in _DIGITS and j < lb and b[j] in _DIGITS:
+            if not first_diff:
+                first_diff = ord(a[i]) - ord(b[j])
+            i += 1
+            j += 1
+        if i < la and a[i] in _DIGITS:
+            return 1
+        if j < lb and b[j] in _DIGITS:
+            return -1
+        if first_diff:
+            return first_diff
+    return 0
+
+
+_DEB_UPSTREAM_OK = re.compile(r"^[0-9][A-Za-z0-9.+~:-]*$")
+_DEB_REVISION_OK = re.compile(r"^[A-Za-z0-9.+~]+$")
+
+
+@dataclass(frozen=True)
+class DebVersion:
+    epoch: int
+    upstream: str
+    revision: str
+
+    @classmethod
+    def parse(cls, text: str) -> DebVersion:
+        s = text.strip() if isinstance(text, str) else ""
+        if not s or any(ch.isspace() for ch in s):
+            raise VersionError(f"not a Debian version: {text!r}")
+        epoch = 0
+        if ":" in s:
+            ep, s = s.split(":", 1)
+            if not ep.isdigit():
+                raise VersionError(f"bad epoch in Debian version {text!r}")
+            epoch = int(ep)
+        revision = ""
+        if "-" in s:
+            s, revision = s.rsplit("-", 1)
+            if not _DEB_REVISION_OK.match(revision):
+                raise VersionError(f"bad revision in Debian version {text!r}")
+        if not s or not _DEB_UPSTREAM_OK.match(s):
+            raise VersionError(f"bad upstream part in Debian version {text!r}")
+        return cls(epoch, s, revision)
+
+    def __str__(self) -> str:
+        out = f"{self.epoch}:{self.upstream}" if self.epoch else self.upstream
+        return f"{out}-{self.revision}" if self.revision else out
+
+
+def deb_compare(a: str, b: str) -> int:
+    """Compare two Debian versions like ``dpkg --compare-versions``: <0, 0 or >0."""
+    va, vb = DebVersion.parse(a), DebVersion.parse(b)
+    if va.epoch != vb.epoch:
+        return -1 if va.epoch < vb.epoch else 1
+    r = _verrevcmp(va.upstream, vb.upstream)
+    if r:
+        return -1 if r < 0 else 1
+    r = _verrevcmp(va.revision, vb.revision)
+    return -1 if r < 0 else (1 if r > 0 else 0)
+
+
+deb_key = functools.cmp_to_key(deb_compare)
+
+
+# ------------------------------------------------------------------------------------------------ RPM
+
+
+def _isalnum(c: str) -> bool:
+    return ("0" <= c <= "9") or ("a" <= c <= "z") or ("A" <= c <= "Z")
+
+
+def rpmvercmp(a: str, b: str) -> int:
+    """rpm's rpmvercmp() (rpm >= 4.15 semantics: ``~`` sorts before everything, ``^`` after the base)."""
+    if a == b:
+        return 0
+    i = j = 0
+    la, lb = len(a), len(b)
+    while i < la or j < lb:
+        while i < la and not _isalnum(a[i]) and a[i] not in "~^":
+            i += 1
+        while j < lb and not _isalnum(b[j]) and b[j] not in "~^":
+            j += 1
+        if (i < la and a[i] == "~") or (j < lb and b[j] == "~"):
+            if i >= la or a[i] != "~":
+                return 1
+            if j >= lb or b[j] != "~":
+                return -1
+            i += 1
+            j += 1
+            continue
+        if (i < la and a[i] == "^") or (j < lb and b[j] == "^"):
+            if i >= la:
+                return -1
+            if j >= lb:
+                return 1
+            if a[i] != "^":
+                return 1
+            if b[j] != "^":
+                return -1
+            i += 1
+            j += 1
+            continue
+        if not (i < la and j < lb):
+            break
+        si, sj = i, j
+        if a[i] in _DIGITS:
+            while i < la and a[i] in _DIGITS:
+                i += 1
+            while j < lb and b[j] in _DIGITS:
+                j += 1
+            isnum = True
+        else:
+            while i < la and (("a" <= a[i] <= "z") or ("A" <= a[i] <= "Z")):
+                i += 1
+            while j < lb and (("a" <= b[j] <= "z") or ("A" <= b[j] <= "Z")):
+                j += 1
+            isnum = False
+        seg_a, seg_b = a[si:i], b[sj:j]
+        if not seg_b:
+            return 1 if isnum else -1
+        if isnum:
+            seg_a = seg_a.lstrip("0")
+            seg_b = seg_b.lstrip("0")
+            if len(seg_a) != len(seg_b):
+                return 1 if len(seg_a) > len(seg_b) else -1
+        if seg_a != seg_b:
+            return 1 if seg_a > seg_b else -1
+    if i >= la and j >= lb:
+        return 0
+    return 1 if i < la else -1
+
+
+@dataclass(frozen=True)
+class RpmVersion:
+    epoch: int
+    version: str
+    release: str
+
+    @classmethod
+    def parse(cls, text: str) -> RpmVersion:
+        s = text.strip() if isinstance(text, str) else ""
+        if not s or any(ch.isspace() for ch in s):
+            raise VersionError(f"not an RPM version: {text!r}")
+        epoch = 0
+        if ":" in s:
+            ep, s = s.split(":", 1)
+            if not ep.isdigit():
+                raise VersionError(f"bad epoch in RPM version {text!r}")
+            epoch = int(ep)
+        release = ""
+        if "-" in s:
+            s, release = s.rsplit("-", 1)
+        if not s:
+            raise VersionError(f"empty version in RPM version {text!r}")
+        return cls(epoch, s, release)
+
+
+def rpm_compare(a: str, b: str) -> int:
+    """Compare two RPM [epoch:]version[-release] strings: -1, 0 or 1."""
+    va, vb = RpmVersion.parse(a), RpmVersion.parse(b)
+    if va.epoch != vb.epoch:
+        return -1 if va.epoch < vb.epoch else 1
+    r = rpmvercmp(va.version, vb.version)
+    if r:
+        return r
+    if va.release and vb.release:  # rpm ignores the release when one side has none
+        return rpmvercmp(va.release, vb.release)
+    return 0
+
+
+rpm_key = functools.cmp_to_key(rpm_compare)
+
+
+# ------------------------------------------------------------------------------- upstream versions
+
+_PRERELEASE = {"alpha": -3, "a": -3, "beta": -2, "b": -2, "rc": -1, "dev": -4, "pre": -2}
+_UPSTREAM_RE = re.compile(r"(\d+(?:\.\d+)*)(?:([a-z])(?![a-z0-9]))?(?:-?(p|rc|beta|alpha)(\d+))?", re.I)
+_JAVA8_RE = re.compile(r"^(?:1\.)?(\d)u(\d+)")
+_JAVA_LEGACY_RE = re.compile(r"^1\.([5-8])\.0[._](\d+)")
+
+VersionKey = tuple[tuple[int, ...], int, str, int]
+
+
+def upstream_key(version: str) -> VersionKey:
+    """An ordering key for an upstream version such as ``7.4.33``, ``1.1.1w``, ``2.4.7-p3``, ``8u422``.
+
+    Trailing ``.0`` parts are ignored (3.0 == 3.0.0); a letter suffix sorts after the bare version
+    (1.1.1w > 1.1.1); ``-pN`` patches sort after the base; rc/beta/alpha sort before it.
+    """
+    s = version.strip()
+    m8 = _JAVA8_RE.match(s)
+    if m8:
+        s = f"{m8.group(1)}.0.{m8.group(2)}"
+    m = _UPSTREAM_RE.match(s)
+    if not m:
+        raise VersionError(f"no version number in {version!r}")
+    nums = [int(x) for x in m.group(1).split(".")]
+    while len(nums) > 1 and nums[-1] == 0:
+        nums.pop()
+    letter = (m.group(2) or "").lower()
+    tag = (m.group(3) or "").lower()
+    tagnum = int(m.group(4)) if m.group(4) else 0
+    if tag == "p":
+        rank = 1
+    elif tag:
+        rank = _PRERELEASE.get(tag, 0)
+    else:
+        rank = 0
+    return (tuple(nums), rank, letter, tagnum)
+
+
+def upstream_parts(version: str) -> list[str]:
+    """Numeric dot parts of an upstream version: ``2.4.7-p3`` -> ['2', '4', '7']."""
+    m = _UPSTREAM_RE.match(version.strip())
+    if not m:
+        raise VersionError(f"no version number in {version!r}")
+    return m.group(1).split(".")
+
+
+# vendor banners and tool outputs: (regex, group) tried in order
+_VENDOR_PATTERNS: list[re.Pattern[str]] = [
+    re.compile(r"(?:^|[^\d.])(?:5\.5\.5-)?(\d+\.\d+\.\d+)-MariaDB", re.I),
+    re.compile(r"^(?:5\.5\.5-)?(\d+\.\d+\.\d+)-MariaDB", re.I),
+    re.compile(r"redis_version:(\d+\.\d+\.\d+)"),
+    re.compile(r"Redis server v=(\d+\.\d+\.\d+)"),
+    re.compile(r"\bnginx/(\d+\.\d+(?:\.\d+)?)"),
+    re.compile(r"\bApache/(\d+\.\d+(?:\.\d+)?)"),
+    re.compile(r"\bPHP[ /](\d+\.\d+(?:\.\d+)?)"),
+    re.compile(r"\bOpenSSL (\d+\.\d+\.\d+[a-z]?)"),
+    re.compile(r"\(PostgreSQL\) (\d+(?:\.\d+)?)"),
+    re.compile(r"\bPostgreSQL (\d+(?:\.\d+)?)"),
+    re.compile(r"\bPython (\d+\.\d+(?:\.\d+)?)"),
+    re.compile(r"(?:openjdk|java) version \"([^\"]+)\""),
+    re.compile(r"\bVer (\d+\.\d+\.\d+)"),
+    re.compile(r"\bjQuery(?: JavaScript Library)? v(\d+\.\d+\.\d+)"),
+    re.compile(r"\bApache Tomcat/(\d+\.\d+\.\d+)"),
+    re.compile(r"^v(\d+\.\d+\.\d+)$"),
+    re.compile(r"\bWordPress (\d+\.\d+(?:\.\d+)?)"),
+]
+_PACKAGE_VERSION_RE = re.compile(r"^(?:\d+:)?\d[A-Za-z0-9.+~_]*(?:-[A-Za-z0-9.+~_]+)*$")
+_ANY_VERSION_RE = re.compile(r"(?<![\w.])(\d+\.\d+(?:\.\d+)*[a-z]?)(?![\w])")
+
+
+def _strip_package_version(s: str) -> str:
+    s = re.sub(r"^\d+:", "", s)
+    if "-" in s:
+        head, tail = s.rsplit("-", 1)
+        # a distro revision starts with a digit (0+deb11u1, 1~deb11u1, 2ubuntu0.1, 62.module+el8..., 1.el9)
+        if tail[:1].isdigit() and head:
+            s = head
+    # Debian repack / backport markers are not part of the upstream version
+    for sep in ("+", "~"):
+        if sep in s:
+            s = s.split(sep, 1)[0]
+    return s
+
+
+def extract_version(raw: object, product: str | None = None) -> str:
+    """The upstream version in a package version, banner or tool output.
+
+    ``1:10.5.29-0+deb11u1`` -> ``10.5.29``; ``7.4.33-1+deb11u5`` -> ``7.4.33``;
+    ``10.5.29-MariaDB-0+deb11u1`` -> ``10.5.29``; ``Apache/2.4.62 (Debian)`` -> ``2.4.62``;
+    ``OpenSSL 3.0.15 3 Sep 2024`` -> ``3.0.15``; ``1.8.0_422`` (Java) -> ``8.0.422``.
+    Raises VersionError when there is no version in the text.
+    """
+    if raw is None or isinstance(raw, bool):
+        raise VersionError("no version given")
+    if isinstance(raw, int | float):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        raise VersionError(f"version must be a string, not {type(raw).__name__}")
+    s = raw.strip()
+    if not s:
+        raise VersionError("empty version")
+    out: str | None = None
+    for pat in _VENDOR_PATTERNS:
+        m = pat.search(s)
+        if m:
+            out = m.group(1)
+            break
+    if out is None and _PACKAGE_VERSION_RE.match(s):
+        out = _strip_package_version(s)
+    if out is None:
+        m = _ANY_VERSION_RE.search(s)
+        if m:
+            out = m.group(1)
+    if out is None:
+        raise VersionError(f"no version number in {raw!r}")
+    if product in JAVA_PRODUCTS:
+        out = normalise_java(out)
+    out = _strip_package_version(out) if ("-" in out and not re.search(r"-p\d+$", out)) else out
+    m = _UPSTREAM_RE.match(out)
+    if not m or m.start() != 0:
+        raise VersionError(f"no version number in {raw!r}")
+    return m.group(0)
+
+
+JAVA_PRODUCTS = frozenset({"eclipse-temurin", "java", "openjdk", "oracle-jdk", "red-hat-build-of-openjdk",
+                           "openjdk-builds-from-oracle", "amazon-corretto", "azul-zulu", "microsoft-build-of-openjdk"})
+
+
+def normalise_java(v: str) -> str:
+    """``1.8.0_422`` / ``8u422-b05`` -> ``8.0.422``; ``17.0.12+7`` -> ``17.0.12``."""
+    m = _JAVA_LEGACY_RE.match(v)
+    if m:
+        return f"{m.group(1)}.0.{m.group(2)}"
+    m = _JAVA8_RE.match(v)
+    if m:
+        return f"{m.group(1)}.0.{m.group(2)}"
+    return v
+
+
+def looks_distro_packaged(raw: str) -> bool:
+    """True when a raw version carries a distro package revision (``-1+deb11u5``, ``-0ubuntu0.22.04.1``, ``.el8``)."""
+    return bool(_DISTRO_REV_RE.search(raw))
+
+
+_DISTRO_REV_RE = re.compile(r"-\d[A-Za-z0-9.+~]*$|\+deb\d+u\d+|~deb\d+|ubuntu\d|\.el\d+|\+el\d+|~bpo\d+")
