@@ -1,0 +1,339 @@
+"""Findings: one lifecycle verdict per component found on an in-scope host or in one of its sites.
+
+Everything here is derived from the gathered facts, the CMDB hostvars and the lifecycle engine; the only
+policy encoded is who must act (the seed's provider/client split), the eol-soon window and the debt weights.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from s4.report.model import HostInput
+from s4.report.util import cycle_of, version_key
+
+# kinds of server-side software the provider manages on mvps / shared hosting / internal hosts
+SERVER_KINDS = ("os", "webserver", "runtime", "database", "cache", "appserver", "library")
+# site-level kinds (discovered inside a client's docroot)
+SITE_KINDS = ("webapp", "frontend")
+# exposure: on a public host these face the internet directly
+EXPOSED_KINDS = frozenset({"os", "webserver", "runtime", "appserver", "library", "webapp", "frontend"})
+EXPOSURE_PUBLIC = 2.0
+EXPOSURE_PUBLIC_BACKEND = 1.25
+EXPOSURE_PRIVATE = 1.0
+# debt base points per status; eol grows with time past EOL (capped at 3 years)
+DEBT_EOL_BASE = 10.0
+DEBT_EOL_CAP_DAYS = 1095
+DEBT_EOL_SOON = 4.0
+DEBT_SECURITY_ONLY = 1.0
+
+WEBSERVER_OF = {"nginx": "nginx", "apache2": "apache-http-server", "httpd": "apache-http-server",
+                "apache": "apache-http-server"}
+DB_PRODUCTS = {"mariadb": ("mariadb",), "mysql": ("mysql", "mariadb"), "postgresql": ("postgresql",)}
+PACKAGED_APP_PREFIXES = ("/usr/share/", "/usr/lib/", "/var/lib/", "/etc/")
+
+NOTE_PROVIDER = "Smartt uplifts it: server-side software Smartt manages"
+NOTE_PROVIDER_PACKAGED = "Smartt uplifts it: installed and managed by Smartt as a distro package"
+NOTE_INTERNAL = "Smartt uplifts it: internal Smartt asset"
+NOTE_CLIENT = "The client upgrades it (web application / front-end component they manage), or asks Smartt to on a T&M basis"
+
+
+class Verdict(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class EngineLike(Protocol):
+    """The part of ``s4.lifecycle.Engine`` (docs/CONTRACTS.md §2) the report uses."""
+
+    def evaluate(self, product: str, version: str, *, distro: str | None = ..., as_of: _dt.date | None = ...) -> Any: ...
+
+
+def _verdict(engine: EngineLike, product: str, version: str, distro: str | None, as_of: _dt.date) -> dict[str, Any]:
+    try:
+        v = engine.evaluate(product, version, distro=distro, as_of=as_of)
+    except (ValueError, KeyError, LookupError) as exc:
+        return {"status": "unknown", "reason": f"lifecycle engine: {exc}"}
+    d = v.to_dict() if hasattr(v, "to_dict") else dict(v)
+    rec = d.get("recommended")
+    if rec is not None and not isinstance(rec, dict):
+        rec = rec.to_dict() if hasattr(rec, "to_dict") else {k: getattr(rec, k, None) for k in
+                                                              ("product", "cycle", "version", "eol", "reason")}
+        d["recommended"] = rec
+    for key in ("eol", "security_end", "support_end"):
+        if isinstance(d.get(key), _dt.date):
+            d[key] = d[key].isoformat()
+    if isinstance(d.get("recommended"), dict) and isinstance(d["recommended"].get("eol"), _dt.date):
+        d["recommended"]["eol"] = d["recommended"]["eol"].isoformat()
+    return d
+
+
+def judge_status(engine_status: str | None, days_left: int | None, soon_days: int) -> str:
+    """The report status: the engine's, moved to eol-soon when support ends within the report window."""
+    status = engine_status or "unknown"
+    if status in ("supported", "security-only") and days_left is not None and 0 <= days_left <= soon_days:
+        return "eol-soon"
+    return status
+
+
+def exposure_of(kind: str, public: bool) -> float:
+    if not public:
+        return EXPOSURE_PRIVATE
+    return EXPOSURE_PUBLIC if kind in EXPOSED_KINDS else EXPOSURE_PUBLIC_BACKEND
+
+
+def debt_points(status: str, days_left: int | None, exposure: float) -> float:
+    """Technical-debt points of one finding (documented in s4/report/README.md)."""
+    if status == "eol":
+        past = max(0, -(days_left or 0))
+        base = DEBT_EOL_BASE * (1 + min(past, DEBT_EOL_CAP_DAYS) / 365)
+    elif status == "eol-soon":
+        base = DEBT_EOL_SOON
+    elif status == "security-only":
+        base = DEBT_SECURITY_ONLY
+    else:
+        base = 0.0
+    return round(base * exposure, 2)
+
+
+def _under(path: str | None, root: str | None) -> bool:
+    if not path or not root:
+        return False
+    root = root.rstrip("/")
+    return path == root or path.startswith(root + "/")
+
+
+def _finding_id(*parts: Any) -> str:
+    return hashlib.sha1("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:16]
+
+
+class _HostView:
+    """Sites of one host merged from facts (what runs) and CMDB (who owns it, which DB it uses)."""
+
+    def __init__(self, host: HostInput, all_hosts: Iterable[HostInput]) -> None:
+        facts = host.facts or {}
+        self.host = host
+        self.cmdb_sites = {str(s.get("name")): s for s in host.sites}
+        self.sites: list[dict[str, Any]] = []
+        seen = set()
+        for fs in facts.get("sites") or []:
+            if not isinstance(fs, dict):
+                continue
+            name = str(fs.get("name") or fs.get("domain") or "?")
+            cm = self.cmdb_sites.get(name, {})
+            seen.add(name)
+            self.sites.append({
+                "name": name, "client": fs.get("client") or cm.get("client"),
+                "domain": fs.get("domain") or cm.get("domain"),
+                "docroot": fs.get("docroot") or cm.get("docroot"),
+                "server": fs.get("server"), "php": fs.get("php") if isinstance(fs.get("php"), dict) else None,
+                "apps": [a for a in fs.get("apps") or [] if isinstance(a, dict)],
+                "libraries": [lib for lib in fs.get("libraries") or [] if isinstance(lib, dict)],
+                "db": cm.get("db"), "in_cmdb": bool(cm), "discovered": True,
+            })
+        for name, cm in self.cmdb_sites.items():
+            if name not in seen:
+                self.sites.append({
+                    "name": name, "client": cm.get("client"), "domain": cm.get("domain"),
+                    "docroot": cm.get("docroot"), "server": None, "php": None, "apps": [], "libraries": [],
+                    "db": cm.get("db"), "in_cmdb": True, "discovered": False,
+                })
+        # sites on any in-scope host whose database lives on this host
+        self.db_clients: list[dict[str, Any]] = []
+        for other in all_hosts:
+            for s in other.sites:
+                db = s.get("db") or {}
+                if isinstance(db, dict) and db.get("server") == host.name:
+                    self.db_clients.append({"host": other.name, "site": s.get("name"), "client": s.get("client"),
+                                            "engine": db.get("engine"), "db": db.get("name")})
+        self.packages = {str(p.get("name")) for p in facts.get("packages") or [] if isinstance(p, dict)}
+
+    def site_of_path(self, path: str | None) -> dict[str, Any] | None:
+        for s in self.sites:
+            if _under(path, s.get("docroot")):
+                return s
+        return None
+
+    def affected_sites(self, product: str, kind: str, cycle: str | None) -> list[dict[str, Any]]:
+        """Sites that depend on a host-level component."""
+        name = self.host.name
+        if kind == "runtime" and product == "php":
+            return [{"host": name, "site": s["name"], "client": s["client"]} for s in self.sites
+                    if s["php"] and cycle and cycle_of(str(s["php"].get("version"))) == cycle]
+        if kind == "webserver":
+            return [{"host": name, "site": s["name"], "client": s["client"]} for s in self.sites
+                    if WEBSERVER_OF.get(str(s.get("server"))) == product]
+        if kind == "database":
+            return [{"host": d["host"], "site": d["site"], "client": d["client"]} for d in self.db_clients
+                    if product in DB_PRODUCTS.get(str(d.get("engine")), ())]
+        if kind in ("os", "library"):
+            return [{"host": name, "site": s["name"], "client": s["client"]} for s in self.sites]
+        return []
+
+
+def _os_component(facts: dict[str, Any]) -> dict[str, Any] | None:
+    os_ = facts.get("os")
+    if not isinstance(os_, dict) or not os_.get("id"):
+        return None
+    return {"product": str(os_["id"]), "version": str(os_.get("version_full") or os_.get("version") or ""),
+            "raw_version": os_.get("version_full") or os_.get("version"), "kind": "os", "source": "os-release",
+            "package": None, "path": "/etc/os-release", "evidence": f"os-release: {os_.get('pretty') or os_['id']}"}
+
+
+def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLike, as_of: _dt.date,
+                  soon_days: int) -> list[dict[str, Any]]:
+    """All findings of one gathered host (host-level components, then each site's apps and libraries)."""
+    facts = host.facts or {}
+    view = _HostView(host, all_hosts)
+    distro = facts.get("distro")
+    comps = [c for c in facts.get("components") or [] if isinstance(c, dict) and c.get("product")]
+    if not any(c.get("kind") == "os" for c in comps):
+        osc = _os_component(facts)
+        if osc:
+            comps.insert(0, osc)
+    units_by_product: dict[str, list[str]] = {}
+    for u in facts.get("services") or []:
+        if isinstance(u, dict) and u.get("product"):
+            units_by_product.setdefault(str(u["product"]), []).append(str(u.get("name")))
+
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for c in comps:
+        product, version = str(c["product"]), str(c.get("version") or "")
+        kind = str(c.get("kind") or "library")
+        site = view.site_of_path(c.get("path"))
+        key = (site["name"] if site else None, product, version)
+        if key in merged:
+            m = merged[key]
+            for fld in ("package", "path"):
+                if c.get(fld) and c[fld] not in m[f"_{fld}s"]:
+                    m[f"_{fld}s"].append(c[fld])
+            if c.get("evidence"):
+                m["_evidence"].append(str(c["evidence"]))
+            continue
+        merged[key] = {"site": site, "product": product, "version": version, "kind": kind,
+                       "raw_version": c.get("raw_version") or version, "source": c.get("source"),
+                       "_packages": [c["package"]] if c.get("package") else [],
+                       "_paths": [c["path"]] if c.get("path") else [],
+                       "_evidence": [str(c["evidence"])] if c.get("evidence") else []}
+    out = []
+    for m in merged.values():
+        site = m["site"]
+        packaged = m["source"] in ("dpkg", "rpm", "apk", "os-release")
+        if site is not None:
+            responsible, note = ("client", NOTE_CLIENT)
+        else:
+            responsible, note = ("provider", NOTE_PROVIDER)
+        out.append(_finding(
+            host, view, engine, as_of, soon_days, site=site, product=m["product"], version=m["version"],
+            raw_version=m["raw_version"], kind=m["kind"],
+            install_source=m["source"] or "unknown", packages=m["_packages"], paths=m["_paths"],
+            evidence="; ".join(m["_evidence"]), distro=distro if packaged else None,
+            responsible=responsible, note=note, units=units_by_product.get(m["product"], []),
+        ))
+    for site in view.sites:
+        for kind, items in (("webapp", site["apps"]), ("frontend", site["libraries"])):
+            for item in items:
+                if not item.get("product"):
+                    continue
+                path = item.get("path")
+                product = str(item["product"])
+                packaged = kind == "webapp" and not _under(path, site.get("docroot")) and (
+                    product in view.packages or str(path or "").startswith(PACKAGED_APP_PREFIXES))
+                if packaged:
+                    responsible, note = "provider", NOTE_PROVIDER_PACKAGED
+                else:
+                    responsible, note = "client", NOTE_CLIENT
+                out.append(_finding(
+                    host, view, engine, as_of, soon_days, site=site, product=product,
+                    version=str(item.get("version") or ""), raw_version=item.get("version"), kind=kind,
+                    install_source="dpkg" if packaged and product in view.packages else "docroot",
+                    packages=[product] if packaged and product in view.packages else [],
+                    paths=[path] if path else [], evidence=str(item.get("evidence") or ""),
+                    distro=distro if packaged else None, responsible=responsible, note=note, units=[],
+                ))
+    if host.service == "internal":
+        for f in out:
+            f["responsible"], f["responsible_note"] = "provider", NOTE_INTERNAL
+    return out
+
+
+def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.date, soon_days: int, *,
+             site: dict[str, Any] | None, product: str, version: str, raw_version: Any, kind: str,
+             install_source: str, packages: list[str], paths: list[str], evidence: str, distro: str | None,
+             responsible: str, note: str, units: list[str]) -> dict[str, Any]:
+    v = _verdict(engine, product, str(raw_version or version), distro, as_of)
+    cycle = v.get("cycle") or cycle_of(version)
+    days_left = v.get("days_left")
+    status = judge_status(v.get("status"), days_left, soon_days)
+    exposure = exposure_of(kind, host.public)
+    if site is not None:
+        affected = [{"host": host.name, "site": site["name"], "client": site["client"]}]
+    else:
+        affected = view.affected_sites(product, kind, cycle)
+    clients = sorted({a["client"] for a in affected if a.get("client")} or set(host.client_ids))
+    if site is not None and site.get("client"):
+        clients = [site["client"]]
+    rec = v.get("recommended") if isinstance(v.get("recommended"), dict) else None
+    return {
+        "id": _finding_id(host.name, site["name"] if site else None, product, version, kind),
+        "as_of": as_of.isoformat(),
+        "gathered_at": (host.facts or {}).get("gathered_at"),
+        "host": host.name,
+        "service": host.service,
+        "public": host.public,
+        "scope": "site" if site is not None else "host",
+        "site": site["name"] if site is not None else None,
+        "domain": site.get("domain") if site is not None else None,
+        "clients": clients,
+        "product": product,
+        "kind": kind,
+        "version": v.get("version") or version,
+        "raw_version": None if raw_version is None else str(raw_version),
+        "cycle": cycle,
+        "install_source": install_source,
+        "packages": packages,
+        "paths": paths,
+        "evidence": evidence,
+        "status": status,
+        "engine_status": v.get("status") or "unknown",
+        "support_source": v.get("source"),
+        "eol": v.get("eol"),
+        "security_end": v.get("security_end"),
+        "support_end": v.get("support_end"),
+        "days_left": days_left,
+        "latest_in_cycle": v.get("latest_in_cycle"),
+        "releases_behind": v.get("releases_behind"),
+        "reason": v.get("reason") or "",
+        "recommended": None if rec is None else {k: rec.get(k) for k in ("product", "cycle", "version", "eol", "reason")},
+        "alternatives": [{"product": a.get("product"), "reason": a.get("reason")} for a in v.get("alternatives") or []
+                         if isinstance(a, dict)],
+        "responsible": responsible,
+        "responsible_note": note,
+        "affected_sites": affected,
+        "units": sorted(set(units)),
+        "exposure": exposure,
+        "debt": debt_points(status, days_left, exposure),
+    }
+
+
+STATUS_ORDER = {"eol": 0, "eol-soon": 1, "security-only": 2, "unknown": 3, "supported": 4}
+
+
+def sort_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(findings, key=lambda f: (STATUS_ORDER.get(f["status"], 9), f["host"], f["site"] or "",
+                                           f["product"], version_key(f["version"])))
+
+
+def build_findings(hosts: list[HostInput], engine: EngineLike, as_of: _dt.date,
+                   soon_days: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Findings of every gathered host, and the in-scope hosts that have no usable facts."""
+    findings: list[dict[str, Any]] = []
+    not_gathered = []
+    for h in hosts:
+        if h.facts is None:
+            not_gathered.append({"host": h.name, "service": h.service, "clients": h.client_ids,
+                                 "reason": h.not_gathered_reason or "no facts"})
+            continue
+        findings.extend(host_findings(h, hosts, engine, as_of, soon_days))
+    return sort_findings(findings), not_gathered

@@ -1,0 +1,92 @@
+"""HTML rendering (Jinja2): the fleet report and one self-contained page per client."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from s4.report import charts
+from s4.report.analysis import needs_action
+from s4.report.history import trend_direction
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["needs_action"] = needs_action
+    env.filters["sparkline"] = lambda series: Markup(charts.sparkline(series or []))
+    env.filters["trend"] = lambda series: trend_direction(series or [])
+    env.filters["dash"] = lambda v: "-" if v is None or v == "" else v
+    return env
+
+
+def _counts(findings: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in findings:
+        out[f["status"]] = out.get(f["status"], 0) + 1
+    return out
+
+
+def _product_rows(findings: list[dict[str, Any]]) -> list[tuple[str, dict[str, int]]]:
+    products = sorted({f["product"] for f in findings})
+    return [(p, _counts([f for f in findings if f["product"] == p])) for p in products]
+
+
+def _client_rows(findings: list[dict[str, Any]], client_ids: list[str]) -> list[tuple[str, dict[str, int]]]:
+    return [(c, _counts([f for f in findings if c in f["clients"]])) for c in client_ids]
+
+
+def render_report(report: dict[str, Any]) -> str:
+    as_of = _dt.date.fromisoformat(report["as_of"])
+    findings = report["findings"]
+    client_ids = sorted(report["clients"])
+    ctx = {
+        "r": report,
+        "chart_product": Markup(charts.stacked_bars("chart-status-by-product", "Findings by product and status",
+                                                    _product_rows(findings))),
+        "chart_client": Markup(charts.stacked_bars("chart-status-by-client", "Findings by client and status",
+                                                   _client_rows(findings, client_ids))),
+        "chart_timeline": Markup(charts.timeline("chart-eol-timeline", "Support end dates (past year and ahead)",
+                                                 report["timeline"], as_of, report["eol_soon_days"])),
+    }
+    return _env().get_template("report.html.j2").render(**ctx)
+
+
+def client_view(report: dict[str, Any], client_id: str) -> dict[str, Any]:
+    """What one client sees: their hosts, sites, findings, their to-dos and Smartt's steps."""
+    client = report["clients"][client_id]
+    findings = [f for f in report["findings"] if client_id in f["clients"]]
+    hosts = sorted({f["host"] for f in findings} | set(client["hosts"]))
+    site_plans = [p for p in report["plans"]["sites"].values() if p["client"] == client_id]
+    host_plans = [report["plans"]["hosts"][h] for h in hosts if h in report["plans"]["hosts"]]
+    their_steps = [(p["site"], s) for p in site_plans for s in p["steps"] if s["responsible"] == "client"]
+    provider_steps = ([(p["site"], s) for p in site_plans for s in p["steps"] if s["responsible"] == "provider"]
+                      + [(p["host"], s) for p in host_plans for s in p["steps"]])
+    return {
+        "client": client, "client_id": client_id, "findings": findings,
+        "unsupported": [f for f in findings if needs_action(f)],
+        "must_do": [f for f in findings if f["responsible"] == "client" and needs_action(f)],
+        "provider_does": [f for f in findings if f["responsible"] == "provider" and needs_action(f)],
+        "their_steps": their_steps, "provider_steps": provider_steps,
+        "hosts": [h for h in report["hosts"] if h["name"] in hosts],
+        "sites": [s for h in report["hosts"] for s in h["sites"] if s.get("client") == client_id],
+        "interop": [i for i in report["interop"] if client_id in i["clients"]],
+        "licences": [lic for lic in report["licences"] if lic.get("client") == client_id or lic["host"] in hosts],
+        "debt": report["debt"]["clients"].get(client_id, {"score": 0, "by_status": {}}),
+        "trend": report["debt"]["trend"]["clients"].get(client_id, []),
+        "not_gathered": [n for n in report["not_gathered"] if client_id in n["clients"]],
+        "chart_product": Markup(charts.stacked_bars("chart-status-by-product", "Your software by product and status",
+                                                    _product_rows(findings))),
+    }
+
+
+def render_client(report: dict[str, Any], client_id: str) -> str:
+    return _env().get_template("client.html.j2").render(r=report, **client_view(report, client_id))
