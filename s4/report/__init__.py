@@ -75,7 +75,7 @@ def build_report(raw_hosts: list[dict[str, Any]], *, engine: EngineLike | None =
         raise ReportInputError([f"eol_soon_days must be a non-negative integer, got {eol_soon_days!r}"])
     hosts = normalise_hosts(raw_hosts)
     engine = engine or default_engine()
-    compat = compat or Compat.load_default()
+    compat = compat or Compat.from_engine(engine)
     findings, not_gathered = build_findings(hosts, engine, as_of, eol_soon_days)
     issues = analysis.interop_issues(findings, hosts, compat)
     licences = analysis.licence_records(hosts, as_of, eol_soon_days)

@@ -135,7 +135,7 @@ def interop_issues(findings: list[dict[str, Any]], hosts: list[HostInput], compa
             "host": f["host"], "product": f["product"], "cycle": f["cycle"], "status": f["status"],
             "sites": f["affected_sites"], "hosts": [f["host"]], "clients": f["clients"],
             "php": {"current": pf["cycle"], "target": target, "app_range": rng.to_dict(), "app_needs": need},
-            "summary": (f"{f['product']} {f['version']} on site {f['site']} supports PHP {rng.php_min}-{rng.php_max}, "
+            "summary": (f"{f['product']} {f['version']} on site {f['site']} supports PHP {rng.spec}, "
                         f"so the site cannot move from PHP {pf['cycle']} to {target} until {f['product']} is "
                         f"upgraded to {need or 'a release supporting it'} or later."),
         })
@@ -260,7 +260,7 @@ def uplift_plans(findings: list[dict[str, Any]], hosts: list[HostInput], compat:
                     need = compat.first_release_supporting(f["product"], target, at_least=f["version"])
                     app_steps.append(add(
                         f"Upgrade {f['product']} {f['version']} to {need or 'a release supporting PHP ' + target} "
-                        f"or later (it supports PHP {rng.php_min}-{rng.php_max})", f, f["responsible"],
+                        f"or later (it supports PHP {rng.spec})", f, f["responsible"],
                         f"Required before the site can move to PHP {target}. Test it on the POC copy of the site.", []))
                 elif needs_action(f):
                     app_steps.append(add(f"Upgrade {f['product']} {f['version']} to {_target_text(f)}", f,

@@ -1,79 +1,79 @@
-"""Which PHP cycles a web-application release supports (committed reference data, ``data/app_php_compat.json``)."""
+"""Which PHP cycles a web-application release supports.
+
+The data belongs to the lifecycle catalog (``s4/data/catalog``: endoflife.date's supportedPHPVersions fields and
+the hand-curated ``php_compat.yaml``); :meth:`Compat.from_engine` reads it through
+``Engine.php_constraints_for_apps``. A plain table (``{product: [(app_cycle, php_spec), ...]}``) can be given
+instead, e.g. in tests.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from s4.lifecycle.constraints import ConstraintError, ConstraintSet
 from s4.report.util import version_key
-
-DATA = Path(__file__).with_name("data") / "app_php_compat.json"
 
 
 @dataclass(frozen=True)
 class PhpRange:
     product: str
     app_version: str
-    php_min: str
-    php_max: str
-    source: str
+    spec: str
 
     def allows(self, php_cycle: str) -> bool:
-        k = version_key(php_cycle)[:2]
-        return version_key(self.php_min)[:2] <= k <= version_key(self.php_max)[:2]
+        try:
+            return ConstraintSet(self.spec).allows(php_cycle)
+        except ConstraintError:
+            return True  # an unreadable range cannot block anything
 
     def to_dict(self) -> dict[str, Any]:
-        return {"php_min": self.php_min, "php_max": self.php_max, "source": self.source}
+        return {"app": self.product, "app_version": self.app_version, "php": self.spec}
 
 
 class Compat:
-    """PHP ranges per application release line, with the lookups the uplift planner needs."""
+    """PHP ranges per application release line."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = {k: v for k, v in data.items() if not k.startswith("_")}
-        for product, entry in self._data.items():
-            rows = entry.get("ranges") or []
-            if not rows or any({"from", "php_min", "php_max"} - set(r) for r in rows):
-                raise ValueError(f"app PHP compat data for {product!r}: every range needs from/php_min/php_max")
-            entry["ranges"] = sorted(rows, key=lambda r: version_key(r["from"]))
+    def __init__(self, table: dict[str, list[tuple[str, str]]] | None = None, engine: Any = None) -> None:
+        self._engine = engine
+        self._rows: dict[str, list[tuple[str, str]]] = {}
+        for product, rows in (table or {}).items():
+            self._rows[product] = sorted(((str(c), str(s)) for c, s in rows), key=lambda r: version_key(r[0]))
 
     @classmethod
-    def load_default(cls) -> Compat:
-        return _default()
+    def from_engine(cls, engine: Any) -> Compat:
+        """Compat data from the lifecycle engine; empty when the engine offers none."""
+        return cls(engine=engine if hasattr(engine, "php_constraints_for_apps") else None)
 
-    def products(self) -> list[str]:
-        return sorted(self._data)
+    def _spec_for(self, product: str, version: str) -> str | None:
+        if self._engine is not None:
+            specs = self._engine.php_constraints_for_apps([{"product": product, "version": version}])
+            return ",".join(specs) if specs else None
+        found = None
+        for cycle, spec in self._rows.get(product, []):
+            if version_key(cycle) <= version_key(version):
+                found = spec
+        return found
+
+    def _cycles(self, product: str) -> list[str]:
+        if self._engine is not None:
+            catalog = getattr(self._engine, "catalog", None)
+            prod = catalog.resolve(product) if catalog is not None else None
+            return sorted((str(c.cycle) for c in getattr(prod, "cycles", []) or []), key=version_key)
+        return [c for c, _ in self._rows.get(product, [])]
 
     def php_range(self, product: str, version: str) -> PhpRange | None:
-        """The PHP range of ``product`` ``version``, or ``None`` when the product or that old a release is unknown."""
-        entry = self._data.get(product)
-        if entry is None:
-            return None
-        key = version_key(version)
-        found = None
-        for row in entry["ranges"]:
-            if version_key(row["from"]) <= key:
-                found = row
-        if found is None:
-            return None
-        return PhpRange(product, version, found["php_min"], found["php_max"], entry.get("source", ""))
+        """The PHP range of ``product`` ``version``, or ``None`` when unknown."""
+        spec = self._spec_for(product, version)
+        return PhpRange(product, version, spec) if spec else None
 
     def first_release_supporting(self, product: str, php_cycle: str, *, at_least: str | None = None) -> str | None:
-        """The oldest release line (>= ``at_least``) of ``product`` that supports PHP ``php_cycle``."""
-        entry = self._data.get(product)
-        if entry is None:
-            return None
+        """The oldest release line newer than ``at_least`` whose PHP range includes ``php_cycle``."""
         floor = version_key(at_least) if at_least else ()
-        for row in entry["ranges"]:
-            rng = PhpRange(product, row["from"], row["php_min"], row["php_max"], "")
-            if version_key(row["from"]) >= floor and rng.allows(php_cycle):
-                return str(row["from"])
+        for cycle in self._cycles(product):
+            if floor and version_key(cycle) <= floor[: len(version_key(cycle))]:
+                continue
+            rng = self.php_range(product, cycle)
+            if rng is not None and rng.allows(php_cycle):
+                return cycle
         return None
-
-
-@lru_cache(maxsize=1)
-def _default() -> Compat:
-    return Compat(json.loads(DATA.read_text(encoding="utf-8")))

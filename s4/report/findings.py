@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import inspect
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -50,9 +51,26 @@ class EngineLike(Protocol):
     def evaluate(self, product: str, version: str, *, distro: str | None = ..., as_of: _dt.date | None = ...) -> Any: ...
 
 
-def _verdict(engine: EngineLike, product: str, version: str, distro: str | None, as_of: _dt.date) -> dict[str, Any]:
+def _accepts(engine: EngineLike, name: str) -> bool:
     try:
-        v = engine.evaluate(product, version, distro=distro, as_of=as_of)
+        params = inspect.signature(engine.evaluate).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _verdict(engine: EngineLike, product: str, version: str, distro: str | None, as_of: _dt.date, *,
+             packaged: bool, soon_days: int, target_distro: str | None = None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"distro": distro, "as_of": as_of}
+    if target_distro and _accepts(engine, "target_distro"):
+        kwargs["target_distro"] = target_distro
+    # optional keywords of s4.lifecycle.Engine beyond the §2 contract: say what discovery knows, use our window
+    if _accepts(engine, "packaged"):
+        kwargs["packaged"] = packaged
+    if _accepts(engine, "eol_soon_days"):
+        kwargs["eol_soon_days"] = soon_days
+    try:
+        v = engine.evaluate(product, version, **kwargs)
     except (ValueError, KeyError, LookupError) as exc:
         return {"status": "unknown", "reason": f"lifecycle engine: {exc}"}
     d = v.to_dict() if hasattr(v, "to_dict") else dict(v)
@@ -216,8 +234,10 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                        "_packages": [c["package"]] if c.get("package") else [],
                        "_paths": [c["path"]] if c.get("path") else [],
                        "_evidence": [str(c["evidence"])] if c.get("evidence") else []}
-    out = []
-    for m in merged.values():
+    out: list[dict[str, Any]] = []
+    target_distro = None
+    # the OS first: when it must move, the other packaged components are recommended for the target release
+    for m in sorted(merged.values(), key=lambda m: m["kind"] != "os"):
         site = m["site"]
         packaged = m["source"] in ("dpkg", "rpm", "apk", "os-release")
         if site is not None:
@@ -230,7 +250,12 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
             install_source=m["source"] or "unknown", packages=m["_packages"], paths=m["_paths"],
             evidence="; ".join(m["_evidence"]), distro=distro if packaged else None,
             responsible=responsible, note=note, units=units_by_product.get(m["product"], []),
+            target_distro=target_distro,
         ))
+        f = out[-1]
+        rec = f["recommended"]
+        if f["kind"] == "os" and rec and rec.get("cycle") and f["status"] in ("eol", "eol-soon"):
+            target_distro = f"{rec.get('product') or f['product']}-{rec['cycle']}"
     for site in view.sites:
         for kind, items in (("webapp", site["apps"]), ("frontend", site["libraries"])):
             for item in items:
@@ -261,8 +286,9 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
 def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.date, soon_days: int, *,
              site: dict[str, Any] | None, product: str, version: str, raw_version: Any, kind: str,
              install_source: str, packages: list[str], paths: list[str], evidence: str, distro: str | None,
-             responsible: str, note: str, units: list[str]) -> dict[str, Any]:
-    v = _verdict(engine, product, str(raw_version or version), distro, as_of)
+             responsible: str, note: str, units: list[str], target_distro: str | None = None) -> dict[str, Any]:
+    v = _verdict(engine, product, str(raw_version or version), distro, as_of, packaged=distro is not None,
+                 soon_days=soon_days, target_distro=target_distro if distro else None)
     cycle = v.get("cycle") or cycle_of(version)
     days_left = v.get("days_left")
     status = judge_status(v.get("status"), days_left, soon_days)
