@@ -19,7 +19,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +207,7 @@ class Catalog:
 
 
 def default_catalog_path() -> Path:
-    return Path(str(resources.files("s4") / "data" / "catalog"))
+    return Path(__file__).resolve().parent.parent / "data" / "catalog"
 
 
 def _read_json(path: Path) -> Any:
