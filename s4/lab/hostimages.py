@@ -84,7 +84,8 @@ def params(host: str) -> dict[str, Any]:
 def package_hash(host: str) -> str:
     spec = estate.spec(host)
     base = images.base_recipe(topology.host(host).suite)
-    return _hash({"base": base.digest(), "packages": sorted(spec.packages), "debconf": list(spec.debconf), "v": 1})
+    return _hash({"base": base.digest(), "packages": sorted(spec.packages), "debconf": list(spec.debconf),
+                  "script": _layer_script(host)})
 
 
 def host_hash(host: str) -> str:
@@ -132,6 +133,7 @@ def _package_script(host: str) -> str:
         sel = "\\n".join(spec.debconf)
         lines.append(f"printf '{sel}\\n' | debconf-set-selections")
     lines += [
+        "mkdir -p /usr/share/man/man1",  # the base image excludes man pages; Java's alternatives need the dir
         "apt-get update -q >/dev/null",
         "apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold "
         + " ".join(spec.packages)
@@ -149,6 +151,10 @@ SSH_SETUP = (
 )
 
 
+def _layer_script(host: str) -> str:
+    return (_package_script(host) if estate.spec(host).packages else "set -e\n") + SSH_SETUP + "\n"
+
+
 def build_package_layer(host: str, *, log: Log = print) -> str:
     ref = package_ref(host)
     if images.image_exists(ref):
@@ -160,7 +166,7 @@ def build_package_layer(host: str, *, log: Log = print) -> str:
     _rm_container(name)
     cache = APT_CACHE / suite
     cache.mkdir(parents=True, exist_ok=True)
-    script = (_package_script(host) if spec.packages else "set -e\n") + SSH_SETUP + "\n"
+    script = _layer_script(host)
     log(f"  {host}: installing {len(spec.packages)} packages on {suite}")
     try:
         _run(

@@ -9,11 +9,7 @@ import os
 import random
 import sys
 
-WORDS = (
-    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore "
-    "magna aliqua acme rocket anvil coyote desert roadrunner catalogue delivery widget gadget blueprint launch "
-    "schedule customer service quality review summer winter spring autumn festival market report update news"
-).split()
+WORDS = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do", "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna", "aliqua", "acme", "rocket", "anvil", "coyote", "desert", "roadrunner", "catalogue", "delivery", "widget", "gadget", "blueprint", "launch", "schedule", "customer", "service", "quality", "review", "summer", "winter", "spring", "autumn", "festival", "market", "report", "update", "news"]
 ODD_NAMES = (
     "Team photo {n} (final).jpg",
     "café menu {n}.pdf",
@@ -50,8 +46,9 @@ def sentence(rng, n):
 
 
 def date(rng):
-    return "%04d-%02d-%02d %02d:%02d:%02d" % (rng.randint(2015, 2026), rng.randint(1, 12), rng.randint(1, 28),
-                                              rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59))
+    y, mo, d = rng.randint(2015, 2026), rng.randint(1, 12), rng.randint(1, 28)
+    h, mi, s = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)
+    return f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}"
 
 
 class Inserter:
@@ -65,7 +62,7 @@ class Inserter:
 
     def flush(self):
         if self.rows:
-            self.out.write("INSERT INTO %s (%s) VALUES\n%s;\n" % (self.table, ",".join(self.cols), ",\n".join(self.rows)))
+            self.out.write("INSERT INTO {} ({}) VALUES\n{};\n".format(self.table, ",".join(self.cols), ",\n".join(self.rows)))
             self.rows = []
 
 
@@ -80,7 +77,8 @@ def upload_sizes(rng, count, total):
 
 
 def main():
-    params = json.load(open(sys.argv[1], encoding="utf-8"))
+    with open(sys.argv[1], encoding="utf-8") as fh:
+        params = json.load(fh)
     uploads = sys.argv[2]
     seed = params["seed"]
     rng = random.Random(seed["seed"])
@@ -95,9 +93,9 @@ def main():
     first_user = 101
     for i in range(seed["users"]):
         uid = first_user + i
-        login = "user%05d" % i
-        users.add(uid, login, "$P$B" + "%030x" % rng.getrandbits(120), login, login + "@acme.example", date(rng),
-                  "%s %s" % (rng.choice(WORDS).title(), rng.choice(WORDS).title()))
+        login = f"user{i:05d}"
+        users.add(uid, login, "$P$B" + f"{rng.getrandbits(120):030x}", login, login + "@acme.example", date(rng),
+                  f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()}")
         for k in range(seed["usermeta_per_user"]):
             key = ("nickname", "first_name", "last_name", "description", "wp_capabilities", "wp_user_level")[k % 6]
             val = 'a:1:{s:10:"subscriber";b:1;}' if key == "wp_capabilities" else ("0" if key == "wp_user_level" else login)
@@ -120,15 +118,15 @@ def main():
         d = date(rng)
         title = sentence(rng, rng.randint(3, 8)).rstrip(".")
         body = "\n\n".join(sentence(rng, rng.randint(8, 30)) for _ in range(rng.randint(2, 8)))
-        slug = "post-%d" % pid
+        slug = f"post-{pid}"
         posts.add(pid, first_user + rng.randrange(seed["users"]), d, d, body, title, "", "publish", "open", "open",
-                  slug, "", "", d, d, "", 0, "%s/?p=%d" % (home, pid), "post", "", 0)
+                  slug, "", "", d, d, "", 0, f"{home}/?p={pid}", "post", "", 0)
         for k in range(seed["postmeta_per_post"]):
             pmeta.add(pid, ("_edit_last", "_thumbnail_id", "views", "_wp_page_template")[k % 4], str(rng.randint(1, 9999)))
     for i in range(seed["comments"]):
         d = date(rng)
-        comments.add(101 + i, first_post + rng.randrange(npost), "Commenter %d" % rng.randint(1, 5000),
-                     "c%d@example.org" % rng.randint(1, 99999), "192.0.2.%d" % rng.randint(1, 254), d, d,
+        comments.add(101 + i, first_post + rng.randrange(npost), f"Commenter {rng.randint(1, 5000)}",
+                     f"c{rng.randint(1, 99999)}@example.org", f"192.0.2.{rng.randint(1, 254)}", d, d,
                      sentence(rng, rng.randint(5, 25)), "1", "Mozilla/5.0", "comment", 0)
     comments.flush()
 
@@ -140,7 +138,7 @@ def main():
         year, month = rng.randint(2016, 2026), rng.randint(1, 12)
         tmpl = rng.choice(ODD_NAMES) if rng.random() < 0.15 else rng.choice(PLAIN)
         name = tmpl.format(n=n, q=rng.randint(1, 4))
-        rel = "%04d/%02d/%s" % (year, month, name)
+        rel = f"{year:04d}/{month:02d}/{name}"
         if rel in seen:
             continue
         seen.add(rel)
@@ -155,13 +153,13 @@ def main():
             data = head + rng.randbytes(size - len(head))
         with open(path, "wb") as fh:
             fh.write(data)
-        d = "%04d-%02d-15 12:00:00" % (year, month)
+        d = f"{year:04d}-{month:02d}-15 12:00:00"
         parent = first_post + rng.randrange(npost)
         posts.add(attach_id, 1, d, d, "", os.path.splitext(name)[0], "", "inherit", "open", "closed",
-                  "attachment-%d" % attach_id, "", "", d, d, "", parent, "%s/wp-content/uploads/%s" % (home, rel),
+                  f"attachment-{attach_id}", "", "", d, d, "", parent, f"{home}/wp-content/uploads/{rel}",
                   "attachment", MIME[ext], 0)
         pmeta.add(attach_id, "_wp_attached_file", rel)
-        pmeta.add(attach_id, "_wp_attachment_metadata", 'a:1:{s:8:"filesize";i:%d;}' % len(data))
+        pmeta.add(attach_id, "_wp_attachment_metadata", 'a:1:{s:8:"filesize";i:' + str(len(data)) + ';}')
         attach_id += 1
     posts.flush()
     pmeta.flush()

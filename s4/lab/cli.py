@@ -1,0 +1,69 @@
+"""``scripts/lab``: control the local lab estate (see docs/LAB.md).
+
+    scripts/lab up | down | status [HOST...] | ssh HOST [CMD...] | images | cmdb | pve-env
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from s4.lab import control, hostimages, topology
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scripts/lab", description="Local stand-in for the provider's estate")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+    sub.required = True
+    sub.add_parser("up", help="build missing images, start every host, wait until each answers SSH, write the CMDB")
+    sub.add_parser("down", help="remove the lab's containers and network (images, keys and caches are kept)")
+    st = sub.add_parser("status", help="hosts, addresses, container state and services")
+    st.add_argument("hosts", nargs="*", metavar="HOST")
+    sh = sub.add_parser("ssh", help="ssh into a lab host (pinned host key, lab client key)")
+    sh.add_argument("host", metavar="HOST")
+    sh.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD")
+    sub.add_parser("images", help="build every image (base + hosts) without starting the estate")
+    sub.add_parser("cmdb", help="(re)generate inventories/lab/cmdb.yml")
+    sub.add_parser("pve-env", help="print the export PVE_... settings of the Proxmox-compatible server")
+    sub.add_parser("hosts", help="list the lab's host names")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.cmd == "up":
+            return control.up()
+        if args.cmd == "down":
+            return control.down()
+        if args.cmd == "status":
+            return control.status(args.hosts or None)
+        if args.cmd == "ssh":
+            return control.ssh(args.host, args.command)
+        if args.cmd == "images":
+            return control.images_only()
+        if args.cmd == "cmdb":
+            return control.write_cmdb()
+        if args.cmd == "pve-env":
+            return control.pve_env()
+        if args.cmd == "hosts":
+            print("\n".join(h.name for h in topology.HOSTS))
+            return 0
+    except KeyError as exc:  # unknown host name
+        print(f"scripts/lab {args.cmd}: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except (control.LabError, hostimages.BuildError) as exc:
+        print(f"scripts/lab {args.cmd}: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.TimeoutExpired as exc:
+        print(f"scripts/lab {args.cmd}: timed out: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(args.cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
