@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: MIT
+"""Action plugin smartt.s4.gather_history: runs on the controller only (no module is shipped, no connection).
+
+Reads each play host's ``s4_software`` facts from hostvars and appends the run to the history database through
+``s4.history`` (pure Python). Documentation lives in ``plugins/modules/gather_history.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+try:
+    from s4 import history as _history
+except ImportError as _exc:  # pragma: no cover
+    _history = None
+    _IMPORT_ERROR = _exc
+else:
+    _IMPORT_ERROR = None
+
+_ARGS = {"db", "playbook", "hosts", "failed_hosts", "keep_facts_runs", "fact_name"}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = dict(self._task.args)
+        unknown = set(args) - _ARGS
+        if unknown:
+            raise AnsibleActionFail(f"unsupported option(s): {', '.join(sorted(unknown))}")
+        if _history is None:
+            raise AnsibleActionFail(f"smartt.s4.gather_history needs the s4 package of the S4 toolkit: {_IMPORT_ERROR}")
+        db = args.get("db") or str(_history.DEFAULT_PATH)
+        fact_name = args.get("fact_name") or "s4_software"
+        hosts = list(args.get("hosts") or task_vars.get("ansible_play_hosts_all") or [])
+        failed_given = args.get("failed_hosts")
+        alive = set(task_vars.get("ansible_play_hosts") or hosts)
+        failed = set(failed_given) if failed_given is not None else set(hosts) - alive
+        keep = args.get("keep_facts_runs")
+        try:
+            keep = int(keep) if keep is not None else None
+        except (TypeError, ValueError):
+            raise AnsibleActionFail(f"keep_facts_runs must be an integer, got {keep!r}") from None
+
+        hostvars = task_vars.get("hostvars") or {}
+        results = {}
+        gathered = []
+        for h in hosts:
+            facts = None
+            if h not in failed:
+                try:
+                    hv = hostvars[h]
+                    facts = hv.get(fact_name) if hasattr(hv, "get") else None
+                    if facts is None:
+                        facts = (hv.get("ansible_facts") or {}).get(fact_name)
+                except KeyError:
+                    facts = None
+            if facts is not None:
+                facts = _plain(facts)
+                if facts.get("gathered_at"):
+                    gathered.append(str(facts["gathered_at"]))
+            results[h] = {"status": "ok" if facts is not None else "failed", "facts": facts}
+        if not results:
+            raise AnsibleActionFail("no hosts to record (empty play)")
+        playbook = args.get("playbook") or os.path.basename(str(task_vars.get("playbook_dir") or "")) or "gather"
+        finished = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        started = min(gathered) if gathered else finished
+        try:
+            with _history.History(db) as hist:
+                if self._task.check_mode:
+                    changes = hist.preview(results)
+                    run_id = None
+                    summary = [f"check mode: run not recorded in {db}"]
+                    for ch in changes.values():
+                        summary.extend(ch.lines() if not ch.first_run else [f"{ch.host}: first run"])
+                    any_change = any(c.any for c in changes.values())
+                else:
+                    rr = hist.record_run(results, playbook=playbook, started_at=started, finished_at=finished)
+                    if keep:
+                        hist.prune_facts(keep)
+                    changes, run_id, summary, any_change = rr.changes, rr.run_id, rr.summary(), rr.any_change
+        except Exception as exc:  # sqlite3.Error, OSError
+            raise AnsibleActionFail(f"cannot write the history database {db}: {exc}") from None
+        result.update(
+            changed=any_change,
+            run_id=run_id,
+            db=db,
+            hosts_ok=sum(1 for r in results.values() if r["status"] == "ok"),
+            hosts_failed=sorted(h for h, r in results.items() if r["status"] != "ok"),
+            changes={h: c.to_dict() for h, c in changes.items()},
+            summary=summary,
+        )
+        return result
+
+
+def _plain(obj):
+    """Lazy/tagged Ansible containers -> plain JSON-able Python (dict, list, str, int ...)."""
+    if isinstance(obj, dict) or (hasattr(obj, "items") and hasattr(obj, "keys")):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, bool) or obj is None:
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj)
+    return str(obj)

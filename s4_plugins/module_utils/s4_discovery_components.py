@@ -1,0 +1,539 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: MIT
+# Private module_utils of smartt.s4 (may change without notice). Target side: stdlib only, Python 3.6+.
+"""Normalised components from packages and from binaries found outside the package manager; services; ports."""
+
+import os
+import re
+import stat
+import subprocess
+import time
+
+from ansible_collections.smartt.s4.plugins.module_utils.s4_discovery_packages import upstream_version
+
+# ---------------------------------------------------------------------------------------------------------------
+# package -> component rules: (regex on the package name, product, kind, role/sapi extractor)
+# The first rule that matches a package wins; several packages may feed one component (keyed by product+cycle).
+
+_PKG_RULES = [
+    # PHP (Debian/Sury: php7.4-fpm, libapache2-mod-php8.2; RPM: php-fpm, php-cli; Alpine: php82-fpm)
+    (re.compile(r"^php(\d+\.\d+)-(fpm|cli|cgi|phpdbg)$"), "php", "runtime"),
+    (re.compile(r"^libapache2-mod-php(\d+\.\d+)$"), "php", "runtime"),
+    (re.compile(r"^php(\d+\.\d+)-common$"), "php", "runtime"),
+    (re.compile(r"^php-(fpm|cli|cgi|common)$"), "php", "runtime"),
+    (re.compile(r"^php(\d)(\d+)(?:-(fpm|cgi|apache2))?$"), "php", "runtime"),
+    # web servers
+    (re.compile(r"^nginx(?:-(core|light|full|extras))?$"), "nginx", "webserver"),
+    (re.compile(r"^(apache2-bin|httpd|apache2)$"), "apache-http-server", "webserver"),
+    # databases (servers only)
+    (re.compile(r"^mariadb-server-core(?:-(\d+\.\d+))?$"), "mariadb", "database"),
+    (re.compile(r"^(mariadb-server|MariaDB-server|mariadb)$"), "mariadb", "database"),
+    (re.compile(r"^mysql-server-core-(\d+\.\d+)$"), "mysql", "database"),
+    (re.compile(r"^(mysql-community-server|mysql-server|percona-server-server)$"), "mysql", "database"),
+    (re.compile(r"^postgresql-(\d+)$"), "postgresql", "database"),
+    (re.compile(r"^postgresql(\d+)?-server$"), "postgresql", "database"),
+    (re.compile(r"^postgresql(\d+)$"), "postgresql", "database"),
+    # caches
+    (re.compile(r"^(redis-server|redis)$"), "redis", "cache"),
+    (re.compile(r"^(valkey-server|valkey)$"), "valkey", "cache"),
+    (re.compile(r"^memcached$"), "memcached", "cache"),
+    # runtimes
+    (re.compile(r"^python(\d\.\d+)-minimal$"), "python", "runtime"),
+    (re.compile(r"^(python3|python3\d+)$"), "python", "runtime"),
+    (re.compile(r"^nodejs$"), "nodejs", "runtime"),
+    (re.compile(r"^openjdk-(\d+)-jre-headless$"), "java", "runtime"),
+    (re.compile(r"^java-(\d+|1\.8\.0)-openjdk-headless$"), "java", "runtime"),
+    (re.compile(r"^openjdk(\d+)-jre-headless$"), "java", "runtime"),
+    (re.compile(r"^ruby(\d\.\d+)$"), "ruby", "runtime"),
+    (re.compile(r"^libruby(\d\.\d+)$"), "ruby", "runtime"),
+    (re.compile(r"^ruby$"), "ruby", "runtime"),
+    # app servers
+    (re.compile(r"^tomcat(\d+)$"), "apache-tomcat", "appserver"),
+    (re.compile(r"^tomcat$"), "apache-tomcat", "appserver"),
+    # libraries
+    (re.compile(r"^(libssl3t64|libssl3|libssl1\.1|libssl1\.0\.2|openssl-libs|libssl3-openssl|libcrypto3)$"),
+     "openssl", "library"),
+]
+
+# which packages say which SAPI of PHP
+_PHP_SAPI_RE = re.compile(r"^(?:php\d*\.?\d*-(fpm|cli|cgi|phpdbg)|libapache2-mod-php[\d.]*|php\d+(?:-(fpm|cgi|apache2))?)$")
+
+# typical binary path per product (reported as `path` when the file exists)
+_BIN_HINTS = {
+    "nginx": ["/usr/sbin/nginx"],
+    "apache-http-server": ["/usr/sbin/apache2", "/usr/sbin/httpd"],
+    "mariadb": ["/usr/sbin/mariadbd", "/usr/sbin/mysqld"],
+    "mysql": ["/usr/sbin/mysqld"],
+    "redis": ["/usr/bin/redis-server"],
+    "valkey": ["/usr/bin/valkey-server"],
+    "memcached": ["/usr/bin/memcached"],
+    "nodejs": ["/usr/bin/node", "/usr/bin/nodejs"],
+    "openssl": ["/usr/bin/openssl"],
+}
+
+
+def _cycle_paths(product, cycle):
+    if product == "php":
+        return ["/usr/sbin/php-fpm%s" % cycle, "/usr/bin/php%s" % cycle]
+    if product == "python":
+        return ["/usr/bin/python%s" % cycle]
+    if product == "postgresql":
+        return ["/usr/lib/postgresql/%s/bin/postgres" % cycle]
+    if product == "ruby":
+        return ["/usr/bin/ruby%s" % cycle, "/usr/bin/ruby"]
+    if product == "apache-tomcat":
+        return ["/usr/share/tomcat%s" % cycle]
+    return []
+
+
+def components_from_packages(packages, exists=os.path.exists):
+    """Group packages into components: one per (product, cycle) for multi-version products, else per product."""
+    comps = {}
+    order = []
+    for pkg in packages:
+        name = pkg["name"]
+        for rx, product, kind in _PKG_RULES:
+            m = rx.match(name)
+            if not m:
+                continue
+            uv = upstream_version(pkg["version"])
+            if not uv:
+                break
+            if product == "php":
+                cycle = ".".join(uv.split(".")[:2])
+            elif product in ("python", "postgresql", "java", "ruby", "apache-tomcat"):
+                cycle = uv.split(".")[0] if product in ("postgresql", "java", "apache-tomcat") else ".".join(uv.split(".")[:2])
+            else:
+                cycle = ""
+            key = (product, cycle)
+            c = comps.get(key)
+            if c is None:
+                c = {
+                    "product": product, "version": uv, "raw_version": pkg["version"], "kind": kind,
+                    "source": pkg["manager"], "package": name, "path": None,
+                    "evidence": "%s: %s %s" % (pkg["manager"], name, pkg["version"]), "details": {},
+                    "_packages": [],
+                }
+                comps[key] = c
+                order.append(key)
+            c["_packages"].append(name)
+            if product == "php":
+                sm = _PHP_SAPI_RE.match(name)
+                if sm:
+                    sapi = sm.group(1) or sm.group(2) or "apache2"
+                    if name.startswith("libapache2-mod-php") or sapi == "apache2":
+                        sapi = "apache2handler"
+                    sapis = c["details"].setdefault("sapis", [])
+                    if sapi not in sapis:
+                        sapis.append(sapi)
+                    # prefer a SAPI package as the owning package
+                    if c["package"].endswith("-common"):
+                        c["package"] = name
+                        c["raw_version"] = pkg["version"]
+                        c["evidence"] = "%s: %s %s" % (pkg["manager"], name, pkg["version"])
+            elif product == "java":
+                c["details"]["distribution"] = "openjdk"
+            break
+    out = []
+    for key in order:
+        c = comps[key]
+        c["details"]["packages"] = sorted(set(c.pop("_packages")))
+        product, cycle = key
+        hints = _cycle_paths(product, cycle) or _BIN_HINTS.get(product, [])
+        for h in hints:
+            if exists(h):
+                c["path"] = h
+                break
+        if product == "php" and not c["details"].get("sapis"):
+            c["details"]["sapis"] = []
+        out.append(c)
+    return out
+
+
+def os_component(os_fact):
+    """The OS itself as a component (product = os id: debian, ubuntu, rhel, alpine ...)."""
+    return {
+        "product": os_fact["id"], "version": os_fact["version"] or None,
+        "raw_version": os_fact.get("version_full") or os_fact["version"], "kind": "os", "source": "os-release",
+        "package": None, "path": "/etc/os-release", "evidence": "os-release: %s" % (os_fact.get("pretty") or ""),
+        "details": {"codename": os_fact.get("codename"), "kernel": os_fact.get("kernel")},
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# binaries outside the package manager
+
+# basename regex -> (product, kind, argv after the binary, version regex over the output)
+BINARY_PROBES = [
+    (re.compile(r"^nginx$"), "nginx", "webserver", ["-v"], re.compile(r"nginx/(\d+\.\d+\.\d+)")),
+    (re.compile(r"^(httpd|apache2)$"), "apache-http-server", "webserver", ["-v"],
+     re.compile(r"Apache/(\d+\.\d+\.\d+)")),
+    (re.compile(r"^php(?:\d+(?:\.\d+)?)?$"), "php", "runtime", ["-v"], re.compile(r"^PHP (\d+\.\d+\.\d+)", re.M)),
+    (re.compile(r"^php-fpm(?:\d+(?:\.\d+)?)?$"), "php", "runtime", ["-v"],
+     re.compile(r"^PHP (\d+\.\d+\.\d+)", re.M)),
+    (re.compile(r"^(mysqld|mariadbd)$"), "mysqld", "database", ["--version"],
+     re.compile(r"Ver (\d+\.\d+\.\d+)(-MariaDB)?")),
+    (re.compile(r"^postgres$"), "postgresql", "database", ["--version"], re.compile(r"\(PostgreSQL\) (\d+(?:\.\d+)?)")),
+    (re.compile(r"^redis-server$"), "redis", "cache", ["--version"], re.compile(r"v=(\d+\.\d+\.\d+)")),
+    (re.compile(r"^memcached$"), "memcached", "cache", ["-V"], re.compile(r"memcached (\d+\.\d+\.\d+)")),
+    (re.compile(r"^node$"), "nodejs", "runtime", ["--version"], re.compile(r"^v(\d+\.\d+\.\d+)", re.M)),
+    (re.compile(r"^java$"), "java", "runtime", ["-version"], re.compile(r"version \"(\d+(?:\.\d+)*)")),
+    (re.compile(r"^ruby$"), "ruby", "runtime", ["--version"], re.compile(r"^ruby (\d+\.\d+\.\d+)", re.M)),
+    (re.compile(r"^python3(?:\.\d+)?$"), "python", "runtime", ["--version"], re.compile(r"Python (\d+\.\d+\.\d+)")),
+    (re.compile(r"^openssl$"), "openssl", "library", ["version"], re.compile(r"OpenSSL (\d+\.\d+\.\d+[a-z]?)")),
+]
+
+# directories never entered when looking for binaries (big, and hold no servers)
+_PRUNE_DIRS = {
+    "node_modules", ".git", ".svn", ".hg", "__pycache__", "site-packages", "dist-packages", ".cache", "share",
+    "include", "man", "doc", "docs", "locale", "wp-content", "vendor", "tmp", "logs", "log", "src", "test", "tests",
+    "shims",
+}
+
+
+def _probe_for(name):
+    for rx, product, kind, argv, vre in BINARY_PROBES:
+        if rx.match(name):
+            return product, kind, argv, vre
+    return None
+
+
+def is_elf(path):
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def find_candidate_binaries(roots, max_depth, max_entries, deadline, skipped):
+    """Executable regular files with a known name under ``roots`` (symlinks are not followed).
+
+    Yields (path, realpath) sorted, bounded by depth, entries and deadline; problems go into ``skipped``.
+    Tomcat installs are returned as directories holding bin/catalina.sh.
+    """
+    found = []
+    tomcats = []
+    seen = 0
+    stack = [(r, 0) for r in roots]
+    while stack:
+        path, depth = stack.pop()
+        if time.time() > deadline:
+            skipped.append({"path": path, "reason": "time budget exhausted"})
+            break
+        try:
+            it = list(os.scandir(path))
+        except OSError as exc:
+            if depth == 0 and getattr(exc, "errno", None) == 2:
+                continue
+            skipped.append({"path": path, "reason": "unreadable: %s" % (exc.strerror or exc)})
+            continue
+        for e in it:
+            seen += 1
+            if seen > max_entries:
+                skipped.append({"path": path, "reason": "entry limit (%d) reached" % max_entries})
+                stack = []
+                break
+            try:
+                if e.is_symlink():
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    if e.name in _PRUNE_DIRS:
+                        continue
+                    if e.name == "bin" and os.path.isfile(os.path.join(e.path, "catalina.sh")):
+                        tomcats.append(os.path.dirname(e.path))
+                    if depth + 1 < max_depth:
+                        stack.append((e.path, depth + 1))
+                    continue
+                if not e.is_file(follow_symlinks=False):
+                    continue
+                if _probe_for(e.name) is None:
+                    continue
+                st = e.stat(follow_symlinks=False)
+                if not stat.S_ISREG(st.st_mode) or not (st.st_mode & 0o111):
+                    continue
+                if not is_elf(e.path):
+                    skipped.append({"path": e.path, "reason": "not an ELF binary (scripts are never run)"})
+                    continue
+                found.append(e.path)
+            except OSError:
+                continue
+    return sorted(set(found)), sorted(set(tomcats))
+
+
+def dpkg_owned(paths, info_dir="/var/lib/dpkg/info"):
+    """The subset of ``paths`` listed in a dpkg *.list file (read only when there is something to check)."""
+    if not paths or not os.path.isdir(info_dir):
+        return set()
+    wanted = set(paths)
+    owned = set()
+    try:
+        names = os.listdir(info_dir)
+    except OSError:
+        return set()
+    for n in names:
+        if not n.endswith(".list"):
+            continue
+        try:
+            with open(os.path.join(info_dir, n), "rb") as fh:
+                for line in fh:
+                    p = line.rstrip(b"\n").decode("utf-8", "replace")
+                    if p in wanted:
+                        owned.add(p)
+        except OSError:
+            continue
+    return owned
+
+
+def run_probe(argv, timeout):
+    """Run a version probe; returns (output, error). Never raises; a hang is killed after ``timeout`` s."""
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "LANG": "C"}
+    try:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=env, close_fds=True, start_new_session=True)
+    except OSError as exc:
+        return None, "cannot run: %s" % (exc.strerror or exc)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, 9)
+        except OSError:
+            p.kill()
+        p.communicate()
+        return None, "timed out after %ss" % timeout
+    return out.decode("utf-8", "replace")[:4096], None
+
+
+def probe_binary(path, timeout):
+    """(component or None, warning or None) for a binary found outside the package manager."""
+    name = os.path.basename(path)
+    spec = _probe_for(name)
+    if spec is None:
+        return None, None
+    product, kind, argv, vre = spec
+    out, err = run_probe([path] + argv, timeout)
+    if err:
+        return None, "version probe %s %s: %s" % (path, " ".join(argv), err)
+    m = vre.search(out or "")
+    if not m:
+        return None, "version probe %s %s: no version in output" % (path, " ".join(argv))
+    version = m.group(1)
+    if product == "mysqld":
+        product = "mariadb" if (m.group(2) or "MariaDB" in out) else "mysql"
+    first = (out or "").strip().splitlines()[0] if (out or "").strip() else ""
+    return {
+        "product": product, "version": upstream_version(version) or version, "raw_version": version,
+        "kind": kind, "source": "binary", "package": None, "path": path,
+        "evidence": "%s %s: %s" % (name, " ".join(argv), first[:160]), "details": {},
+    }, None
+
+
+_TOMCAT_RE = re.compile(r"Apache Tomcat Version (\d+\.\d+\.\d+)")
+
+
+def tomcat_component(home):
+    """Tomcat found by its tree: version from RELEASE-NOTES (no program is run)."""
+    for rel in ("RELEASE-NOTES", "RUNNING.txt"):
+        try:
+            with open(os.path.join(home, rel), "r", errors="replace") as fh:
+                text = fh.read(65536)
+        except OSError:
+            continue
+        m = _TOMCAT_RE.search(text)
+        if m:
+            return {
+                "product": "apache-tomcat", "version": m.group(1), "raw_version": m.group(1), "kind": "appserver",
+                "source": "binary", "package": None, "path": home, "evidence": "%s: %s" % (rel, m.group(0)),
+                "details": {},
+            }
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# services and ports
+
+_SERVICE_PRODUCTS = [
+    (re.compile(r"^nginx"), "nginx"),
+    (re.compile(r"^(apache2|httpd)"), "apache-http-server"),
+    (re.compile(r"^php[\d.]*-fpm"), "php"),
+    (re.compile(r"^(mariadb|mysql|mysqld)(@.*)?\.service$"), None),  # resolved from the installed components
+    (re.compile(r"^postgresql"), "postgresql"),
+    (re.compile(r"^redis"), "redis"),
+    (re.compile(r"^valkey"), "valkey"),
+    (re.compile(r"^memcached"), "memcached"),
+    (re.compile(r"^tomcat"), "apache-tomcat"),
+]
+
+
+def service_product(unit, installed_products):
+    for rx, product in _SERVICE_PRODUCTS:
+        if rx.match(unit):
+            if product is None:
+                for p in ("mariadb", "mysql"):
+                    if p in installed_products:
+                        return p
+                return "mariadb" if unit.startswith("mariadb") else "mysql"
+            return product
+    return None
+
+
+def parse_systemctl_units(text):
+    """`systemctl list-units --type=service --all --plain --no-legend` -> {unit: (load, active, sub)}."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split(None, 4)
+        if parts and parts[0] in ("●", "*"):
+            parts = parts[1:]
+        if len(parts) < 4 or not parts[0].endswith(".service"):
+            continue
+        out[parts[0]] = (parts[1], parts[2], parts[3])
+    return out
+
+
+def parse_systemctl_unit_files(text):
+    """`systemctl list-unit-files --type=service --no-legend` -> {unit: state}."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].endswith(".service"):
+            out[parts[0]] = parts[1]
+    return out
+
+
+def services(units, unit_files, installed_products):
+    names = sorted(set(units) | set(n for n in unit_files if "@" not in n or not n.endswith("@.service")))
+    out = []
+    for n in names:
+        load, active, sub = units.get(n, ("unknown", "inactive", "dead"))
+        if load == "not-found":
+            continue
+        out.append({
+            "name": n, "active": active, "sub": sub, "enabled": unit_files.get(n) or unit_files.get(
+                re.sub(r"@.*\.service$", "@.service", n), "unknown"),
+            "product": service_product(n, installed_products),
+        })
+    return out
+
+
+def _hex_addr(h):
+    """Decode the address column of /proc/net/tcp{,6} (little-endian 32-bit words)."""
+    if len(h) == 8:
+        b = bytes.fromhex(h)[::-1]
+        return ".".join(str(x) for x in b)
+    words = [bytes.fromhex(h[i:i + 8])[::-1] for i in range(0, 32, 8)]
+    raw = b"".join(words)
+    if raw[:12] == b"\x00" * 10 + b"\xff\xff":
+        return ".".join(str(x) for x in raw[12:])
+    groups = ["%x" % int.from_bytes(raw[i:i + 2], "big") for i in range(0, 16, 2)]
+    # compress the longest run of zero groups
+    best, best_len, cur, cur_len = -1, 0, -1, 0
+    for i, g in enumerate(groups + ["x"]):
+        if g == "0":
+            if cur < 0:
+                cur, cur_len = i, 0
+            cur_len += 1
+        else:
+            if cur_len > best_len:
+                best, best_len = cur, cur_len
+            cur, cur_len = -1, 0
+    if best_len >= 2:
+        return ":".join(groups[:best]) + "::" + ":".join(groups[best + best_len:])
+    return ":".join(groups)
+
+
+def parse_proc_net(text, proto):
+    """Listening sockets from /proc/net/tcp{,6} (state 0A) or udp (state 07): [(address, port, inode)]."""
+    out = []
+    for line in text.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) < 10:
+            continue
+        local, state, inode = parts[1], parts[3], parts[9]
+        if proto.startswith("tcp") and state != "0A":
+            continue
+        if proto.startswith("udp") and state != "07":
+            continue
+        addr, _, port = local.partition(":")
+        try:
+            out.append((_hex_addr(addr), int(port, 16), int(inode)))
+        except ValueError:
+            continue
+    return out
+
+
+def socket_owners(proc="/proc"):
+    """{socket inode: (pid, comm)} by reading /proc/<pid>/fd links (unreadable processes are skipped)."""
+    owners = {}
+    try:
+        pids = [p for p in os.listdir(proc) if p.isdigit()]
+    except OSError:
+        return owners
+    for pid in pids:
+        fd_dir = os.path.join(proc, pid, "fd")
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        comm = None
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inode = int(target[8:-1])
+                if inode in owners:
+                    continue
+                if comm is None:
+                    try:
+                        with open(os.path.join(proc, pid, "comm")) as fh:
+                            comm = fh.read().strip()
+                    except OSError:
+                        comm = ""
+                owners[inode] = (int(pid), comm)
+    return owners
+
+
+_COMM_PRODUCTS = [
+    (re.compile(r"^nginx"), "nginx"),
+    (re.compile(r"^(apache2|httpd)$"), "apache-http-server"),
+    (re.compile(r"^php-fpm"), "php"),
+    (re.compile(r"^(mariadbd|mysqld)$"), None),
+    (re.compile(r"^postgres"), "postgresql"),
+    (re.compile(r"^redis-server"), "redis"),
+    (re.compile(r"^valkey-server"), "valkey"),
+    (re.compile(r"^memcached$"), "memcached"),
+    (re.compile(r"^node(js)?$"), "nodejs"),
+    (re.compile(r"^java$"), "java"),
+    (re.compile(r"^sshd$"), "openssh"),
+]
+
+
+def comm_product(comm, installed_products):
+    for rx, product in _COMM_PRODUCTS:
+        if rx.match(comm or ""):
+            if product is None:
+                return "mariadb" if "mariadb" in installed_products or comm == "mariadbd" else "mysql"
+            if product == "java" and "apache-tomcat" in installed_products:
+                return "apache-tomcat"
+            return product
+    return None
+
+
+def listening_ports(tables, owners, installed_products):
+    """tables: [(proto, text)] of /proc/net files; returns the contract's ports list (deduplicated, sorted)."""
+    seen = set()
+    out = []
+    for proto, text in tables:
+        p = "tcp" if proto.startswith("tcp") else "udp"
+        for addr, port, inode in parse_proc_net(text, proto):
+            pid, comm = owners.get(inode, (None, None))
+            key = (p, addr, port)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append({"proto": p, "address": addr, "port": port, "process": comm, "pid": pid,
+                        "product": comm_product(comm, installed_products) if comm else None})
+    out.sort(key=lambda x: (x["proto"], x["port"], x["address"]))
+    return out
