@@ -83,17 +83,21 @@ def evaluate_packages(engine: Any, packages: Iterable[Any], distro: str | None, 
     (product, version) with the package names that carry it: {"verdict": Verdict, "packages": [...]}.
     """
     seen: dict[tuple[str, str], dict[str, Any]] = {}
-    cache = _name_cache
+    get = _name_cache.get
     for pkg in packages:
-        if isinstance(pkg, Mapping):
+        if type(pkg) is tuple:  # fast path: (name, version)
+            name, version = pkg
+        elif isinstance(pkg, Mapping):
             name, version = pkg.get("name"), pkg.get("version")
         else:
             name, version = pkg
-        prod = cache.get(name, "")
-        if prod == "":
-            prod = product_for_package(name)
+        prod = get(name, "")
         if prod is None:
             continue
+        if prod == "":
+            prod = product_for_package(name)
+            if prod is None:
+                continue
         key = (prod, version)
         entry = seen.get(key)
         if entry is None:
