@@ -102,8 +102,7 @@ def client_issues(
                     "site": site["name"],
                     "severity": "action",
                     "message": (
-                        f"{app['product']} {app['version']} supports PHP {rng.php_min} to {rng.php_max}; "
-                        f"the POC serves PHP {php}"
+                        f"{app['product']} {app['version']} supports PHP {_spec(rng)}; the POC serves PHP {php}"
                     ),
                     "action": (
                         f"upgrade {app['product']} to {fix} or later before go-live" if fix
@@ -112,6 +111,13 @@ def client_issues(
                 }
             )
     return issues
+
+
+def _spec(rng: Any) -> str:
+    spec = getattr(rng, "spec", None)
+    if spec:
+        return str(spec)
+    return f"{getattr(rng, 'php_min', '?')} to {getattr(rng, 'php_max', '?')}"
 
 
 def _scrub(value: Any) -> Any:

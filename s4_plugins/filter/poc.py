@@ -1,0 +1,139 @@
+# Copyright: (c) 2026, Smartt
+# SPDX-License-Identifier: MIT
+"""POC filters: thin wrappers over the controller-side ``s4.poc`` package (docs/POC.md).
+
+* ``poc_profile(name, overrides)`` -> ``{profile, versions}`` (versions from overrides, lifecycle engine, profile)
+* ``poc_plan(hostvars, source, site, in_scope, domain, profile, versions, webserver)`` -> the plan
+* ``poc_hosts_lines(plan, address)`` / ``poc_dns_records(plan, address)``
+* ``poc_compare_files(source_entries, target_entries, profile)``, ``poc_compare_tables(src, dst, db)``,
+  ``poc_gate(files, databases)``
+* ``poc_report(plan, ...)`` -> report dict; ``poc_report_json(report)``, ``poc_report_html(report)``
+
+Each failure raises ``AnsibleFilterError`` with the reason (unknown source, out of scope, impossible version ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from s4.poc import gate as _gate
+    from s4.poc import plan as _plan
+    from s4.poc import profiles as _profiles
+    from s4.poc import report as _report
+
+    _IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - the controller's s4 package is missing
+    _IMPORT_ERROR = exc
+
+
+def _need() -> None:
+    if _IMPORT_ERROR is not None:
+        raise AnsibleFilterError(f"the s4 Python package is not importable on the controller: {_IMPORT_ERROR}")
+
+
+def _plain(value: Any) -> Any:
+    """Ansible lazy containers -> plain dicts/lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def poc_profile(name: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    _need()
+    try:
+        prof = _profiles.load(str(name))
+        versions = prof.resolve_versions(_plain(overrides or {}), engine=_profiles.default_engine())
+    except _profiles.ProfileError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+    return {"profile": prof.to_dict(), "versions": versions}
+
+
+def poc_plan(hostvars: Any, source: str, site: str | None, in_scope: Any, domain: str, profile: Mapping[str, Any],
+             versions: Mapping[str, Any], webserver: str | None = None) -> dict[str, Any]:
+    _need()
+    wanted = ("s4_service", "s4_in_scope", "s4_sites", "ansible_host")
+    hv: dict[str, dict[str, Any]] = {}
+    for host in hostvars:
+        vars_ = hostvars[host]
+        if "s4_service" in vars_:
+            hv[str(host)] = {k: _plain(vars_[k]) for k in wanted if k in vars_}
+    try:
+        return _plan.build(str(source or ""), hv, list(in_scope or []), site=site or None, domain=str(domain),
+                           profile=_plain(profile), versions=_plain(versions), webserver=webserver or None)
+    except _plan.PlanError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def poc_hosts_lines(plan: Mapping[str, Any], address: str) -> list[str]:
+    _need()
+    return _plan.hosts_lines(_plain(plan), str(address))
+
+
+def poc_dns_records(plan: Mapping[str, Any], address: str) -> list[dict[str, str]]:
+    _need()
+    return _plan.dns_records(_plain(plan), str(address))
+
+
+def poc_compare_files(source: Any, target: Any, profile: Mapping[str, Any]) -> dict[str, Any]:
+    _need()
+    prof = _profiles.parse({k: v for k, v in _plain(profile).items() if k != "source"})
+    return _gate.compare_files(_plain(source), _plain(target), prof)
+
+
+def poc_compare_tables(source: Any, target: Any, database: str) -> dict[str, Any]:
+    _need()
+    return _gate.compare_tables(_plain(source or {}), _plain(target or {}), str(database))
+
+
+def poc_gate(files: Mapping[str, Any], databases: Any) -> dict[str, Any]:
+    _need()
+    return _gate.gate(_plain(files), _plain(databases or []))
+
+
+def poc_report(plan: Mapping[str, Any], vm: Mapping[str, Any], before: Any, after: Any, integrity: Any,
+               interop: Any, access: Any, commands: Any, failed_step: Any = None) -> dict[str, Any]:
+    _need()
+    engine = _profiles.default_engine()
+    try:
+        from s4.report.compat import Compat
+
+        compat = Compat.from_engine(engine) if engine is not None else None
+    except Exception:  # the report package is optional: no client issues from app/PHP ranges then
+        compat = None
+    return _report.build(
+        _plain(plan), vm=_plain(vm), before=_plain(before), after=_plain(after), integrity=_plain(integrity or {}),
+        interop=_plain(interop or []), access=_plain(access or {}), commands=_plain(commands or {}),
+        failed_step=_plain(failed_step) if failed_step else None, engine=engine, compat=compat,
+    )
+
+
+def poc_report_json(report: Mapping[str, Any]) -> str:
+    _need()
+    return _report.render_json(_plain(report))
+
+
+def poc_report_html(report: Mapping[str, Any]) -> str:
+    _need()
+    return _report.render_html(_plain(report))
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "poc_profile": poc_profile,
+            "poc_plan": poc_plan,
+            "poc_hosts_lines": poc_hosts_lines,
+            "poc_dns_records": poc_dns_records,
+            "poc_compare_files": poc_compare_files,
+            "poc_compare_tables": poc_compare_tables,
+            "poc_gate": poc_gate,
+            "poc_report": poc_report,
+            "poc_report_json": poc_report_json,
+            "poc_report_html": poc_report_html,
+        }
