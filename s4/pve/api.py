@@ -594,6 +594,8 @@ class Api:
         if vm.get("container") and self.backend.states().get(vm["container"]):
             if vm.get("net_applied") != {"ip": ip, "mac": mac}:
                 task.log(f"applying network configuration: {ip} ({mac})")
+                vm["net_applied"] = None
+                self.state.put(vm)
                 self.backend.set_network(vm["container"], ip, mac)
                 vm["net_applied"] = {"ip": ip, "mac": mac}
                 self.state.put(vm)
@@ -909,10 +911,11 @@ class Api:
         def undo(task: Task, error: str) -> None:
             task.log(f"clone failed, removing VM {newid}: {error}")
             vm = self.state.get(newid) or {}
-            try:
-                self.backend.remove(name)
-            except BackendError as exc:
-                task.log(str(exc))
+            if vm.get("container"):
+                try:
+                    self.backend.remove(vm["container"])
+                except BackendError as exc:
+                    task.log(str(exc))
             for ref in vm.get("owned_images", []):
                 self.backend.remove_image(ref)
             self.state.delete(newid)
@@ -983,9 +986,8 @@ class Api:
             if task:
                 task.log(f"removing machine {vm['container']}")
             self.backend.remove(vm["container"])
-        refs = [s["image"] for s in vm["snapshots"].values() if s.get("image")] + list(vm.get("owned_images", []))
-        for ref in reversed(refs):
-            if ref.startswith(self.state.image_prefix + "/") and self.backend.remove_image(ref) and task:
+        for ref in owned_image_refs(vm, self.state.image_prefix):
+            if self.backend.remove_image(ref) and task:
                 task.log(f"removed disk image {ref}")
 
     # ================================================================== agent
@@ -1111,14 +1113,15 @@ class Api:
                     ref = self._image_ref("snap", vmid, snapname)
                     if cur.get("container") and self.backend.states().get(cur["container"]):
                         task.log(f"snapshotting the filesystem of {cur['container']} to {ref}")
-                        self.backend.commit(cur["container"], ref)
+                        image_id = self.backend.commit(cur["container"], ref)
                         image: str | None = ref
                     else:
+                        image_id = None
                         image = cur.get("image")
                         task.log("VM has no machine yet: the snapshot refers to its disk image")
                     conf = {k: v for k, v in cur["conf"].items() if k not in ("parent", "lock")}
                     snap = {"conf": copy.deepcopy(conf), "snaptime": int(time.time()), "vmstate": 0,
-                            "description": p.get("description", ""), "image": image,
+                            "description": p.get("description", ""), "image": image, "image_id": image_id,
                             "owned": image == ref}
                     if cur["conf"].get("parent"):
                         snap["parent"] = cur["conf"]["parent"]
@@ -1201,10 +1204,21 @@ class Api:
                     if snap.get("owned") and ref:
                         in_use = ref == cur.get("image") or any(
                             s.get("image") == ref for n, s in cur["snapshots"].items() if n != snapname)
+                        image_id = snap.get("image_id") or ref
                         if in_use:
-                            task.log(f"image {ref} still backs the VM's disk; kept until the VM is destroyed")
-                            cur.setdefault("owned_images", []).append(ref)
+                            # the machine runs on this image: drop the snapshot's name, keep the layers (by id)
+                            # until the VM is destroyed
+                            self.backend.untag(ref)
+                            cur.setdefault("owned_images", []).append(image_id)
+                            if cur.get("image") == ref:
+                                cur["image"] = image_id
+                            for other in cur["snapshots"].values():
+                                if other is not snap and other.get("image") == ref:
+                                    other["image"] = image_id
+                            task.log(f"snapshot image {ref} untagged; its layers back the VM's disk until it is "
+                                     "destroyed")
                         else:
+                            self.backend.remove_image(image_id)
                             self.backend.untag(ref)
                             task.log(f"removed snapshot image {ref}")
                     with self.state.lock:
@@ -1303,3 +1317,15 @@ def agent_interfaces(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
                            "tx-errs": tx.get("errors", 0), "tx-dropped": tx.get("dropped", 0)},
         })
     return result
+
+
+def owned_image_refs(vm: dict[str, Any], image_prefix: str) -> list[str]:
+    """Images this VM created (its full-clone disk, template disk, snapshots), newest first, for removal.
+    Entries are our own references or bare image ids; shared template images are never included."""
+    refs = [s["image"] for s in vm.get("snapshots", {}).values() if s.get("owned") and s.get("image")]
+    refs += list(vm.get("owned_images", []))
+    out: list[str] = []
+    for ref in reversed(refs):
+        if (ref.startswith(image_prefix + "/") or "/" not in ref) and ref not in out:
+            out.append(ref)
+    return out

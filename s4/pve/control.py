@@ -155,12 +155,10 @@ def down(state_dir: Path) -> None:
         ids = proc.stdout.split()
         if ids:
             subprocess.run(["podman", "rm", "-f", "-t", "2", *ids], capture_output=True, check=False)
-    refs: list[str] = []
+    from s4.pve.api import owned_image_refs
+
     for vm in data.get("vms", {}).values():
-        refs += [s["image"] for s in vm.get("snapshots", {}).values() if s.get("image")]
-        refs += vm.get("owned_images", [])
-    for ref in reversed(refs):
-        if ref.startswith(cfg["image_prefix"] + "/"):
+        for ref in owned_image_refs(vm, cfg["image_prefix"]):
             subprocess.run(["podman", "rmi", ref], capture_output=True, check=False)
     data["vms"] = {k: v for k, v in data.get("vms", {}).items() if v.get("seeded")}
     for vm in data["vms"].values():
