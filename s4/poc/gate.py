@@ -76,8 +76,20 @@ def compare_files(
     }
 
 
-def compare_tables(source: Mapping[str, Any], target: Mapping[str, Any], database: str) -> dict[str, Any]:
-    """Per-table checksums ``{table: {rows, checksum}}`` (or ``{table: checksum}``) of one database."""
+def _tables(value: Any) -> dict[str, Any]:
+    """``{table: {rows, checksum}}`` from a mapping, or from smartt.s4.db_checksum's list of table entries."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    out: dict[str, Any] = {}
+    for t in value or []:
+        name = f"{t['schema']}.{t['name']}" if t.get("schema") else str(t["name"])
+        out[name] = {"rows": t.get("rows"), "checksum": t.get("checksum")}
+    return out
+
+
+def compare_tables(source: Any, target: Any, database: str) -> dict[str, Any]:
+    """Per-table checksums ``{table: {rows, checksum}}`` (or db_checksum's table list) of one database."""
+    source, target = _tables(source), _tables(target)
     mismatches = []
     for table in sorted(set(source) | set(target)):
         a, b = source.get(table), target.get(table)

@@ -202,3 +202,42 @@ def hosts_lines(plan: Mapping[str, Any], address: str) -> list[str]:
 
 def dns_records(plan: Mapping[str, Any], address: str) -> list[dict[str, str]]:
     return [{"name": s["preview"], "type": "A", "value": address} for s in plan["sites"]]
+
+
+MARIADB_ALL = {
+    "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "REFERENCES", "INDEX", "ALTER",
+    "CREATE TEMPORARY TABLES", "LOCK TABLES", "EXECUTE", "CREATE VIEW", "SHOW VIEW", "CREATE ROUTINE",
+    "ALTER ROUTINE", "EVENT", "TRIGGER",
+}
+SYSTEM_ROLES = {"postgres", "PUBLIC", "root", "mysql", "mariadb.sys"}
+
+
+def mariadb_accounts(rows: str, database: str) -> list[dict[str, Any]]:
+    """Accounts and privileges on ``database`` from ``GRANTEE<TAB>PRIV,PRIV`` lines of information_schema."""
+    out = []
+    for line in rows.splitlines():
+        if "\t" not in line:
+            continue
+        grantee, privs = line.split("\t", 1)
+        m = re.match(r"^'(.*)'@'(.*)'$", grantee.strip())
+        if not m or m.group(1) in SYSTEM_ROLES:
+            continue
+        have = {p.strip().upper() for p in privs.split(",") if p.strip()}
+        granted = "ALL" if have >= MARIADB_ALL else ",".join(sorted(have))
+        out.append({"name": m.group(1), "host": m.group(2), "privileges": [{"db": database, "privs": granted}]})
+    return sorted(out, key=lambda a: (a["name"], a["host"]))
+
+
+def postgres_roles(rows: str) -> dict[str, Any]:
+    """``{owner, roles}`` from ``ROLE<TAB>is_owner(t|f)<TAB>can_login(t|f)`` lines."""
+    owner = "postgres"
+    roles: list[dict[str, Any]] = []
+    for line in rows.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3 or parts[0] in SYSTEM_ROLES or parts[0].startswith("pg_"):
+            continue
+        if parts[1] == "t":
+            owner = parts[0]
+        if parts[0] not in [r["name"] for r in roles]:
+            roles.append({"name": parts[0], "login": parts[2] == "t"})
+    return {"owner": owner, "roles": sorted(roles, key=lambda r: r["name"])}

@@ -80,6 +80,16 @@ def poc_dns_records(plan: Mapping[str, Any], address: str) -> list[dict[str, str
     return _plan.dns_records(_plain(plan), str(address))
 
 
+def poc_mariadb_accounts(rows: str, database: str) -> list[dict[str, Any]]:
+    _need()
+    return _plan.mariadb_accounts(str(rows or ""), str(database))
+
+
+def poc_postgres_roles(rows: str) -> dict[str, Any]:
+    _need()
+    return _plan.postgres_roles(str(rows or ""))
+
+
 def poc_compare_files(source: Any, target: Any, profile: Mapping[str, Any]) -> dict[str, Any]:
     _need()
     prof = _profiles.parse({k: v for k, v in _plain(profile).items() if k != "source"})
@@ -130,6 +140,8 @@ class FilterModule:
             "poc_plan": poc_plan,
             "poc_hosts_lines": poc_hosts_lines,
             "poc_dns_records": poc_dns_records,
+            "poc_mariadb_accounts": poc_mariadb_accounts,
+            "poc_postgres_roles": poc_postgres_roles,
             "poc_compare_files": poc_compare_files,
             "poc_compare_tables": poc_compare_tables,
             "poc_gate": poc_gate,
