@@ -233,15 +233,15 @@ class Engine:
                 notes.append(f"distro {distro_id!r} unknown, distro support not considered")
             else:
                 v.distro = distro.id
-        try:
-            version = extract_version(raw, prod.id)
-        except VersionError as exc:
-            v.reason = f"cannot read a version from {raw!r}: {exc}"
-            return v
-        if prod.category in _OS_CATEGORIES and isinstance(raw, str):
-            cyc_os = prod.codenames.get(raw.strip().lower())
-            if cyc_os is not None and not any(ch.isdigit() for ch in raw):
-                version = cyc_os.cycle
+        cyc_os = prod.codenames.get(raw.strip().lower()) if isinstance(raw, str) and prod.codenames else None
+        if cyc_os is not None:  # an OS codename: bullseye -> 11
+            version = cyc_os.cycle
+        else:
+            try:
+                version = extract_version(raw, prod.id)
+            except VersionError as exc:
+                v.reason = f"cannot read a version from {raw!r}: {exc}"
+                return v
         v.version = version
         cyc = self.cycle_for(prod, version)
         if cyc is None:
@@ -320,6 +320,9 @@ class Engine:
                     if active_over and not upstream_gone:
                         bits.append(f"upstream active support ended {_iso(v.active_end) or ''}".rstrip())
                     why += "; security fixes only: " + ", ".join(bits)
+            elif self._end_phase.get(prod.id) == "eoes" and isinstance(cyc.eol, date) and cyc.eol <= as_of:
+                v.status = "security-only"
+                why += f"; regular support ended {cyc.eol.isoformat()}, {prod.labels.get('eoes') or 'extended'} phase"
             elif active_over:
                 v.status = "security-only"
                 why += f"; active support ended {_iso(v.active_end) or '(date unknown)'}, security fixes only"
