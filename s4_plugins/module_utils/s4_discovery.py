@@ -239,6 +239,8 @@ class Gatherer(object):
                                          else v.get("root")) for v in vhosts],
                                    pools, mod_php, int(self.o["walk_max_depth"]), int(self.o["walk_max_files"]),
                                    self.deadline)
+        if self.root not in ("/", ""):
+            warns = [w.replace(self.root.rstrip("/"), "") for w in warns]
         self.warnings.extend(warns)
         if self.root not in ("/", ""):
             for s in sites:

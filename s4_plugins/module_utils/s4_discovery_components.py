@@ -20,8 +20,8 @@ _PKG_RULES = [
     (re.compile(r"^php(\d+\.\d+)-(fpm|cli|cgi|phpdbg)$"), "php", "runtime"),
     (re.compile(r"^libapache2-mod-php(\d+\.\d+)$"), "php", "runtime"),
     (re.compile(r"^php(\d+\.\d+)-common$"), "php", "runtime"),
-    (re.compile(r"^php-(fpm|cli|cgi|common)$"), "php", "runtime"),
-    (re.compile(r"^php(\d)(\d+)(?:-(fpm|cgi|apache2))?$"), "php", "runtime"),
+    (re.compile(r"^php-(fpm|cli|cgi|common)$"), "php", "runtime", "rpm"),
+    (re.compile(r"^php(\d)(\d+)(?:-(fpm|cgi|apache2))?$"), "php", "runtime", "apk"),
     # web servers
     (re.compile(r"^nginx(?:-(core|light|full|extras))?$"), "nginx", "webserver"),
     (re.compile(r"^(apache2-bin|httpd|apache2)$"), "apache-http-server", "webserver"),
@@ -58,6 +58,8 @@ _PKG_RULES = [
 # which packages say which SAPI of PHP
 _PHP_SAPI_RE = re.compile(r"^(?:php\d*\.?\d*-(fpm|cli|cgi|phpdbg)|libapache2-mod-php[\d.]*|php\d+(?:-(fpm|cgi|apache2))?)$")
 
+_SAPI_RANK = {"fpm": 0, "cli": 1, "apache2handler": 2, "cgi": 3, "phpdbg": 4}
+
 # typical binary path per product (reported as `path` when the file exists)
 _BIN_HINTS = {
     "nginx": ["/usr/sbin/nginx"],
@@ -92,7 +94,10 @@ def components_from_packages(packages, exists=os.path.exists):
     order = []
     for pkg in packages:
         name = pkg["name"]
-        for rx, product, kind in _PKG_RULES:
+        for rule in _PKG_RULES:
+            rx, product, kind = rule[:3]
+            if len(rule) > 3 and pkg.get("manager") != rule[3]:
+                continue
             m = rx.match(name)
             if not m:
                 continue
@@ -126,8 +131,9 @@ def components_from_packages(packages, exists=os.path.exists):
                     sapis = c["details"].setdefault("sapis", [])
                     if sapi not in sapis:
                         sapis.append(sapi)
-                    # prefer a SAPI package as the owning package
-                    if c["package"].endswith("-common"):
+                    # owning package: fpm, then cli, then the apache module, then anything else
+                    if _SAPI_RANK.get(sapi, 9) < c.get("_rank", 10):
+                        c["_rank"] = _SAPI_RANK.get(sapi, 9)
                         c["package"] = name
                         c["raw_version"] = pkg["version"]
                         c["evidence"] = "%s: %s %s" % (pkg["manager"], name, pkg["version"])
@@ -138,6 +144,9 @@ def components_from_packages(packages, exists=os.path.exists):
     for key in order:
         c = comps[key]
         c["details"]["packages"] = sorted(set(c.pop("_packages")))
+        c.pop("_rank", None)
+        if "sapis" in c["details"]:
+            c["details"]["sapis"].sort(key=lambda x: _SAPI_RANK.get(x, 9))
         product, cycle = key
         hints = _cycle_paths(product, cycle) or _BIN_HINTS.get(product, [])
         for h in hints:
@@ -363,6 +372,7 @@ _SERVICE_PRODUCTS = [
     (re.compile(r"^valkey"), "valkey"),
     (re.compile(r"^memcached"), "memcached"),
     (re.compile(r"^tomcat"), "apache-tomcat"),
+    (re.compile(r"^sshd?\.service$"), "openssh"),
 ]
 
 
@@ -402,17 +412,15 @@ def parse_systemctl_unit_files(text):
 
 
 def services(units, unit_files, installed_products):
-    names = sorted(set(units) | set(n for n in unit_files if "@" not in n or not n.endswith("@.service")))
+    """Loaded service units (any state) plus enabled unit files that are not loaded; not-found units dropped."""
+    names = set(n for n, (load, _a, _s) in units.items() if load != "not-found")
+    names |= set(n for n, state in unit_files.items() if state == "enabled" and not n.endswith("@.service"))
     out = []
-    for n in names:
-        load, active, sub = units.get(n, ("unknown", "inactive", "dead"))
-        if load == "not-found":
-            continue
-        out.append({
-            "name": n, "active": active, "sub": sub, "enabled": unit_files.get(n) or unit_files.get(
-                re.sub(r"@.*\.service$", "@.service", n), "unknown"),
-            "product": service_product(n, installed_products),
-        })
+    for n in sorted(names):
+        load, active, sub = units.get(n, ("not-loaded", "inactive", "dead"))
+        enabled = unit_files.get(n) or unit_files.get(re.sub(r"@.*\.service$", "@.service", n)) or "unknown"
+        out.append({"name": n, "active": active, "sub": sub, "enabled": enabled,
+                    "product": service_product(n, installed_products)})
     return out
 
 

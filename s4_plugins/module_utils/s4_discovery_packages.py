@@ -83,11 +83,11 @@ def _deb_origin(version, maintainer):
         return "pgdg"
     if "ubuntu" in v:
         return "ubuntu"
+    if re.search(r"[+~]deb\d+u\d+", v):
+        return "debian"
     m = (maintainer or "").lower()
     if "debian.org" in m or "alioth" in m:
         return "debian"
-    if "ubuntu.com" in m or "canonical" in m:
-        return "ubuntu"
     return None
 
 
