@@ -192,7 +192,7 @@ class Catalog:
         cat = cls(str(root), manifest, products, aliases, distros, distro_aliases, policy, alternatives, php_compat)
         return cat
 
-    def resolve(self, product: str) -> Product | None:
+    def resolve(self, product: object) -> Product | None:
         if not isinstance(product, str):
             return None
         pid = self.aliases.get(product.strip().lower())
@@ -261,10 +261,10 @@ def product_from_json(data: Any, where: str) -> Product:
             if not (isinstance(h, list) and len(h) == 2 and isinstance(h[0], str)):
                 raise CatalogError(f"{w} ({name}): bad history entry {h!r}")
             try:
-                key = upstream_key(h[0])
+                hkey = upstream_key(h[0])
             except VersionError as exc:
                 raise CatalogError(f"{w} ({name}): bad history version {h[0]!r}") from exc
-            history.append((key, h[0], parse_date(h[1], f"{w} ({name}) history {h[0]}")))
+            history.append((hkey, h[0], parse_date(h[1], f"{w} ({name}) history {h[0]}")))
         history.sort(key=lambda t: t[0], reverse=True)
         try:
             ckey = upstream_key(name)
@@ -313,7 +313,7 @@ def _load_distros(data: dict[str, Any], products: dict[str, Product],
         fam = families.get(fam_name)
         if not isinstance(fam, dict):
             raise CatalogError(f"{w}: unknown family {fam_name!r}")
-        os_product = d.get("os_product", fam.get("os_product"))
+        os_product = str(d.get("os_product", fam.get("os_product")) or "")
         os_cycle = str(d.get("os_cycle", ""))
         prod = products.get(os_product)
         if prod is None or os_cycle not in prod.index:

@@ -17,6 +17,7 @@ swapped in by rename. Any failure leaves the current catalog untouched.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -163,7 +164,7 @@ def read_local(src: Path, wanted: list[str]) -> tuple[dict[str, dict[str, Any]],
             if text.startswith("---"):
                 text = text.split("---", 2)[1]
             doc = yaml.safe_load(text)
-        except (OSError, yaml.YAMLError, IndexError) as exc:
+        except (OSError, yaml.YAMLError, IndexError, ValueError) as exc:
             raise UpdateError(f"{f}: unreadable: {exc}") from exc
         rd = None
         rf = rdir / f"{pid}.json"
@@ -229,10 +230,8 @@ def product_from_api_v1(details: dict[str, Any], old: dict[str, Any] | None = No
         if cyc["latest"] and all(h[0] != cyc["latest"] for h in hist):
             hist = [[cyc["latest"], cyc["latest_date"]], *hist]
         if hist:
-            try:
+            with contextlib.suppress(VersionError):
                 hist.sort(key=lambda h: upstream_key(h[0]), reverse=True)
-            except VersionError:
-                pass
             cyc["history"] = hist[:MAX_HISTORY]
         cycles.append(cyc)
     labels = details.get("labels") or {}

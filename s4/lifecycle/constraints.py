@@ -66,10 +66,7 @@ class Constraint:
             full = upstream_key(version)[0]
         except VersionError:
             return False
-        for alt in self._alts:
-            if all(_check(op, full, bound, depth) for op, bound, depth in alt):
-                return True
-        return False
+        return any(all(_check(op, full, bound, depth) for op, bound, depth in alt) for alt in self._alts)
 
     def __repr__(self) -> str:
         return f"Constraint({self.text!r})"

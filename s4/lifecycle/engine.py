@@ -307,8 +307,8 @@ class Engine:
             why = f"{prod.label} {cyc.cycle} has no announced end of support"
         if v.status == "supported":
             if v.source == "distro":
-                in_lts = isinstance(distro.windows.get("regular"), date) and distro.windows["regular"] <= as_of \
-                    if distro is not None else False
+                regular_end = distro.windows.get("regular") if distro is not None else None
+                in_lts = regular_end is not None and regular_end <= as_of
                 upstream_gone = up_end is True or (isinstance(up_end, date) and up_end <= as_of)
                 if active_over or in_lts or upstream_gone:
                     v.status = "security-only"
@@ -355,9 +355,9 @@ class Engine:
 
     def _upstream_end(self, prod: Product, cyc: Cycle) -> Any:
         end: Any = cyc.eol
-        if self._end_phase.get(prod.id) == "eoes" and isinstance(cyc.eoes, date):
-            if not isinstance(end, date) or cyc.eoes > end:
-                end = cyc.eoes
+        if (self._end_phase.get(prod.id) == "eoes" and isinstance(cyc.eoes, date)
+                and (not isinstance(end, date) or cyc.eoes > end)):
+            end = cyc.eoes
         return end
 
     @staticmethod

@@ -55,10 +55,10 @@ _value:
     reason: {description: Why this target., type: str}
 """
 
-from typing import Any
+from typing import Any  # noqa: E402
 
-from ansible.errors import AnsibleFilterError
-from ansible_collections.smartt.s4.plugins.filter.lifecycle_verdict import _engine, _int, parse_as_of
+from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.smartt.s4.plugins.filter.lifecycle_verdict import _engine, _int, parse_as_of  # noqa: E402
 
 
 def lifecycle_recommend(product: Any, distro: Any = None, as_of: Any = None, min_months: Any = None,

@@ -72,10 +72,10 @@ _value:
     reason: {description: Why., type: str}
 """
 
-from datetime import date
-from typing import Any
+from datetime import date  # noqa: E402
+from typing import Any  # noqa: E402
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleFilterError  # noqa: E402
 
 try:
     from s4.lifecycle import Engine
