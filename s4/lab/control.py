@@ -195,14 +195,20 @@ def up(*, log: Log = print, build: bool = True) -> int:
         log(f"host {r.name} failed to come up: {r.detail}")
     if cmdb.write():
         log(f"wrote {cmdb.CMDB_PATH.relative_to(topology.ROOT)}")
+    pve_failed = False
     pve = _pve()
     if pve is not None:
         PVE_STATE.mkdir(parents=True, exist_ok=True)
-        pve.up(PVE_STATE)
+        try:
+            pve.up(PVE_STATE)
+            log("Proxmox-compatible server up (settings: scripts/lab pve-env)")
+        except Exception as exc:  # report it, keep the hosts: they are usable without it
+            pve_failed = True
+            log(f"Proxmox-compatible server failed to start: {exc}")
     ok = len(results) - len(failed)
     log(f"lab up: {ok}/{len(results)} hosts reachable by SSH in {time.monotonic() - t0:.1f}s"
         + (f"; FAILED: {', '.join(r.name for r in failed)}" if failed else ""))
-    return 1 if failed else 0
+    return 1 if failed or pve_failed else 0
 
 
 def lab_containers() -> list[str]:
