@@ -165,7 +165,20 @@ class _HostView:
                 if isinstance(db, dict) and db.get("server") == host.name:
                     self.db_clients.append({"host": other.name, "site": s.get("name"), "client": s.get("client"),
                                             "engine": db.get("engine"), "db": db.get("name")})
-        self.packages = {str(p.get("name")) for p in facts.get("packages") or [] if isinstance(p, dict)}
+        pkgs = [p for p in facts.get("packages") or [] if isinstance(p, dict) and p.get("name")]
+        self.packages = {str(p["name"]) for p in pkgs}
+        self.manager = str(next((p.get("manager") for p in pkgs if p.get("manager")), "package"))
+
+    def packages_of(self, product: str) -> list[str]:
+        return sorted(p for p in self.packages if p == product or p.startswith(product + "-"))
+
+    def packaged_app(self, product: str, path: str | None) -> bool:
+        """A web app installed by the provider from a distro package (e.g. Debian's wordpress, roundcube,
+        phpmyadmin under /usr/share): it lives in a system path and, when the package list was gathered, a package
+        of that name is installed."""
+        if not str(path or "").startswith(PACKAGED_APP_PREFIXES):
+            return False
+        return not self.packages or bool(self.packages_of(product))
 
     def site_of_path(self, path: str | None) -> dict[str, Any] | None:
         for s in self.sites:
@@ -263,8 +276,7 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                     continue
                 path = item.get("path")
                 product = str(item["product"])
-                packaged = kind == "webapp" and not _under(path, site.get("docroot")) and (
-                    product in view.packages or str(path or "").startswith(PACKAGED_APP_PREFIXES))
+                packaged = kind == "webapp" and view.packaged_app(product, path)
                 if packaged:
                     responsible, note = "provider", NOTE_PROVIDER_PACKAGED
                 else:
@@ -272,8 +284,8 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                 out.append(_finding(
                     host, view, engine, as_of, soon_days, site=site, product=product,
                     version=str(item.get("version") or ""), raw_version=item.get("version"), kind=kind,
-                    install_source="dpkg" if packaged and product in view.packages else "docroot",
-                    packages=[product] if packaged and product in view.packages else [],
+                    install_source=view.manager if packaged else "docroot",
+                    packages=view.packages_of(product) if packaged else [],
                     paths=[path] if path else [], evidence=str(item.get("evidence") or ""),
                     distro=distro if packaged else None, responsible=responsible, note=note, units=[],
                 ))

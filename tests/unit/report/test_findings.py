@@ -196,3 +196,19 @@ def test_real_engine_judges_the_fleet():
     assert php["recommended"] and php["recommended"]["product"] == "php"
     wp = _find(r, "mvps-acme-01", "wordpress", "acme-blog")
     assert wp["status"] == "eol" and wp["responsible"] == "client"
+
+
+@pytest.mark.parametrize("packages, responsible", [(["wordpress"], "provider"), (["wordpress-l10n"], "provider"),
+                                                   (["nginx"], "client")])
+def test_site_served_from_the_distro_package_dir(packages, responsible):
+    """The lab's acme-blog is Debian's wordpress package served from /usr/share/wordpress."""
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    acme["s4_sites"][0]["docroot"] = "/usr/share/wordpress"
+    facts = acme["ansible_facts"]["s4_software"]
+    facts["packages"] = [{"name": p, "version": "1", "manager": "dpkg"} for p in packages]
+    facts["sites"][0]["docroot"] = "/usr/share/wordpress"
+    facts["sites"][0]["apps"][0]["path"] = "/usr/share/wordpress"
+    wp = _find(_report(hvs), "mvps-acme-01", "wordpress", "acme-blog")
+    assert wp["responsible"] == responsible
+    assert wp["install_source"] == ("dpkg" if responsible == "provider" else "docroot")
