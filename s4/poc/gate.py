@@ -40,15 +40,27 @@ def _fields(entry: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+CREDENTIALS = "@db-credentials"
+
+
 def compare_files(
-    source: Iterable[Mapping[str, Any]], target: Iterable[Mapping[str, Any]], profile: Profile
+    source: Iterable[Mapping[str, Any]],
+    target: Iterable[Mapping[str, Any]],
+    profile: Profile,
+    rewritten: Iterable[str] = (),
 ) -> dict[str, Any]:
+    """Compare two manifests. ``rewritten`` lists the files whose DB credentials the POC rewrote: their content
+    change is legitimate only when the profile declares ``@db-credentials`` (owner, mode and type must still match).
+    """
     src, dst = _index(source), _index(target)
+    rewritten = set(rewritten)
     mismatches: list[str] = []
     legitimate: list[dict[str, str]] = []
 
-    def judge(path: str, change: str, detail: str) -> None:
+    def judge(path: str, change: str, detail: str, content_only: bool = False) -> None:
         d = profile.legitimate(path, change)
+        if d is None and content_only and path in rewritten:
+            d = profile.legitimate(CREDENTIALS, "modified")
         if d is not None:
             legitimate.append({"path": path, "change": change, "reason": d.reason, "detail": detail})
         else:
@@ -64,8 +76,9 @@ def compare_files(
             fa, fb = _fields(a), _fields(b)
             diff = sorted(k for k in fa if fa[k] != fb.get(k))
             if diff:
+                content_only = set(diff) <= {"sha256", "size", "mtime_ns"}
                 judge(path, "modified", ", ".join(f"{k} {fa[k]!r} -> {fb.get(k)!r}" for k in diff if k != "sha256")
-                      + (" content differs" if "sha256" in diff else ""))
+                      + (" content differs" if "sha256" in diff else ""), content_only)
     return {
         "passed": not mismatches,
         "source_entries": len(src),

@@ -20,13 +20,33 @@ PACKAGED_APPS: dict[tuple[str, str], dict[str, Any]] = {
         "packages": ["wordpress"],
         "data_paths": ["/etc/wordpress", "/var/lib/wordpress"],
         "config": "/etc/wordpress/config-{domain}.php",
+        "preview_config": "/etc/wordpress/config-{preview}.php",
+        "vhost": {
+            "nginx": "location /wp-content/ { alias /var/lib/wordpress/wp-content/; }",
+            "apache2": "Alias /wp-content /var/lib/wordpress/wp-content\n"
+                       "<Directory /var/lib/wordpress/wp-content>\n    Require all granted\n</Directory>",
+        },
     },
     ("roundcube", "/var/lib/roundcube"): {
         "packages": ["roundcube-core", "roundcube-{dbdriver}"],
+        "debconf": [
+            {"name": "roundcube-core", "question": "roundcube/dbconfig-install", "vtype": "boolean", "value": "false"},
+            {"name": "roundcube-core", "question": "roundcube/reconfigure-webserver", "vtype": "multiselect",
+             "value": ""},
+        ],
         "data_paths": ["/etc/roundcube"],
         "config": "/etc/roundcube/debian-db.php",
+        "docroot": "/var/lib/roundcube/public_html",
+        "vhost": {"apache2": "Include /etc/roundcube/apache.conf", "nginx": ""},
     },
 }
+# How each application's DB password is written in its config (regex with the value between groups 1 and 2).
+CREDENTIAL_PATTERNS: dict[str, str] = {
+    "wordpress": r"(define\(\s*'DB_PASSWORD'\s*,\s*')[^']*(')",
+    "roundcube": r"(\$dbpass\s*=\s*')[^']*(')",
+}
+# Any other PHP app: the string literal following the quoted DB user in a call (PDO, mysqli, pg_connect ...)
+GENERIC_CREDENTIAL_PATTERN = r"((?:['\"]){user}['\"]\s*,\s*['\"])[^'\"]*(['\"])"
 DB_DRIVERS = {"mariadb": "mysql", "mysql": "mysql", "postgresql": "pgsql"}
 # what an interop check looks for in the front page of an application
 APP_MARKERS: dict[str, str] = {
@@ -72,12 +92,20 @@ def site_layout(site: Mapping[str, Any]) -> dict[str, Any]:
     engine = (site.get("db") or {}).get("engine", "")
     layout = PACKAGED_APPS.get((app, docroot))
     if layout is None:
-        return {"packages": [], "data_paths": [docroot], "config": None, "packaged": False}
+        return {"packages": [], "debconf": [], "data_paths": [docroot], "config": None, "preview_config": None,
+                "packaged": False, "vhost_docroot": docroot, "vhost": {},
+                "credential_pattern": CREDENTIAL_PATTERNS.get(app, GENERIC_CREDENTIAL_PATTERN)}
+    preview = preview_name(site["name"], str(site.get("_domain", "")))
     return {
         "packages": [p.format(dbdriver=DB_DRIVERS.get(engine, "mysql")) for p in layout["packages"]],
+        "debconf": list(layout.get("debconf", [])),
         "data_paths": list(layout["data_paths"]),
         "config": layout["config"].format(domain=site["domain"]),
+        "preview_config": layout["preview_config"].format(preview=preview) if layout.get("preview_config") else None,
         "packaged": True,
+        "vhost_docroot": layout.get("docroot", docroot),
+        "vhost": dict(layout.get("vhost", {})),
+        "credential_pattern": CREDENTIAL_PATTERNS.get(app, GENERIC_CREDENTIAL_PATTERN),
     }
 
 
@@ -125,8 +153,10 @@ def build(
     plan_sites: list[dict[str, Any]] = []
     databases: list[dict[str, Any]] = []
     packages: list[str] = []
+    debconf: list[dict[str, str]] = []
     for s in chosen:
-        layout = site_layout(s)
+        layout = site_layout({**s, "_domain": domain})
+        debconf.extend(d for d in layout["debconf"] if d not in debconf)
         db = s.get("db")
         if db:
             server = db.get("server") or source
@@ -162,6 +192,10 @@ def build(
                 "packages": layout["packages"],
                 "packaged": layout["packaged"],
                 "config": layout["config"],
+                "preview_config": layout["preview_config"],
+                "vhost_docroot": layout["vhost_docroot"],
+                "vhost": layout["vhost"],
+                "credential_pattern": layout["credential_pattern"],
                 "marker": APP_MARKERS.get(s.get("app") or ""),
             }
         )
@@ -187,6 +221,7 @@ def build(
         "databases": databases,
         "engines": engines,
         "packages": packages,
+        "debconf": debconf,
         "data_paths": _minimal_roots(p for s in plan_sites for p in s["data_paths"]),
         "tags": ["s4-poc", f"client-{slug(client)}", f"src-{slug(source)}", f"profile-{slug(str(profile.get('name')))}"],
     }

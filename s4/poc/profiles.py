@@ -240,7 +240,7 @@ def parse(data: Any, source: str = "<profile>") -> Profile:
         if (
             not isinstance(d, dict)
             or not isinstance(d.get("path"), str)
-            or not d["path"].startswith("/")
+            or not (d["path"].startswith("/") or d["path"] == "@db-credentials")
             or d.get("change", "modified") not in CHANGES
             or not isinstance(d.get("reason"), str)
             or not d["reason"].strip()

@@ -90,10 +90,10 @@ def poc_postgres_roles(rows: str) -> dict[str, Any]:
     return _plan.postgres_roles(str(rows or ""))
 
 
-def poc_compare_files(source: Any, target: Any, profile: Mapping[str, Any]) -> dict[str, Any]:
+def poc_compare_files(source: Any, target: Any, profile: Mapping[str, Any], rewritten: Any = None) -> dict[str, Any]:
     _need()
     prof = _profiles.parse({k: v for k, v in _plain(profile).items() if k != "source"})
-    return _gate.compare_files(_plain(source), _plain(target), prof)
+    return _gate.compare_files(_plain(source), _plain(target), prof, _plain(rewritten or []))
 
 
 def poc_compare_tables(source: Any, target: Any, database: str) -> dict[str, Any]:

@@ -87,9 +87,10 @@ def test_version_the_template_cannot_provide_is_refused() -> None:
 
 def test_legitimate_differences_match_by_glob_and_change() -> None:
     p = profiles.load("debian13")
-    assert p.legitimate("/etc/wordpress/config-blog.acme.example.php", "modified") is not None
+    assert p.legitimate("/etc/wordpress/config-acme-blog.poc.smartt.example.php", "added") is not None
+    assert p.legitimate("/etc/wordpress/config-blog.acme.example.php", "modified") is None
     assert p.legitimate("/var/lib/wordpress/wp-content/uploads/a.jpg", "modified") is None
-    assert p.legitimate("/etc/roundcube/debian-db.php", "missing") is None
+    assert p.legitimate("@db-credentials", "modified") is not None
 
 
 def _plan(**kw: Any) -> dict[str, Any]:
