@@ -104,7 +104,8 @@ def playbook(pve: dict[str, Any], tmp: Path, tasks: list[dict[str, Any]], token:
     book = [{"name": "pve", "hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": tasks}]
     path = tmp / f"play-{time.monotonic_ns()}.yml"
     path.write_text(json.dumps(book))
-    proc = subprocess.run([str(ROOT / ".venv/bin/ansible-playbook"), "-i", "localhost,", str(path)], cwd=ROOT,
+    proc = subprocess.run([str(ROOT / ".venv/bin/ansible-playbook"), "-i", "localhost,", str(path),
+                           "-e", f"ansible_python_interpreter={ROOT / '.venv/bin/python'}"], cwd=ROOT,
                           env=ansible_env(pve, token), capture_output=True, text=True, timeout=600)
     try:
         out = json.loads(proc.stdout)
@@ -114,6 +115,17 @@ def playbook(pve: dict[str, Any], tmp: Path, tasks: list[dict[str, Any]], token:
     failed = {n: r.get("msg") for n, r in results.items() if r.get("failed")}
     assert proc.returncode == 0 and not failed, f"{failed}\n{proc.stderr[-2000:]}"
     return results
+
+
+def unsafe_plain(value: Any) -> Any:
+    """ansible-inventory --list marks strings as ``{"__ansible_unsafe": s}``; unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: unsafe_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unsafe_plain(v) for v in value]
+    return value
 
 
 def kvm(title: str, **args: Any) -> dict[str, Any]:
@@ -269,7 +281,7 @@ def test_modules_inventory_and_ssh(pve: dict[str, Any], tmp_path: Path) -> None:
     info = playbook(pve, tmp_path, [{
         "name": "info", "register": "info", "until": "info.proxmox_vms | length == 1",
         "retries": 10, "delay": 2,
-        "community.proxmox.proxmox_vm_info": {"node": "pve", "vmid": VM_A, "network": True}}])["info"]
+        "community.proxmox.proxmox_vm_info": {"node": "pve", "vmid": VM_A, "network": True, "config": "current"}}])["info"]
     vm = info["proxmox_vms"][0]
     assert vm["name"] == "pvet-a" and vm["status"] == "running"
     eth0 = [i for i in vm["network"] if i["name"] == "eth0"][0]
@@ -297,7 +309,7 @@ def test_modules_inventory_and_ssh(pve: dict[str, Any], tmp_path: Path) -> None:
         proc = subprocess.run([str(ROOT / ".venv/bin/ansible-inventory"), "-i", str(inv), "--list"], cwd=ROOT,
                               env=ansible_env(pve), capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        data = json.loads(proc.stdout)
+        data = unsafe_plain(json.loads(proc.stdout))
         hostvars = data["_meta"]["hostvars"]
         assert {"pvet-a", "pvet-b"} <= set(data["proxmox_all_running"]["hosts"])
         ifaces = hostvars["pvet-a"]["proxmox_agent_interfaces"]
@@ -309,7 +321,7 @@ def test_modules_inventory_and_ssh(pve: dict[str, Any], tmp_path: Path) -> None:
 
     # snapshots keep real filesystem state
     assert ssh(pve, "debian", IP_A, "echo before > ~/marker").returncode == 0
-    snap = {"node": "pve", "vmid": str(VM_A), "snapname": "pre", "description": "before change"}
+    snap = {"vmid": str(VM_A), "snapname": "pre", "description": "before change"}
     res = playbook(pve, tmp_path, [
         {"name": "snap", "community.proxmox.proxmox_snap": {**snap, "state": "present"}},
         {"name": "snap again", "community.proxmox.proxmox_snap": {**snap, "state": "present"}},
