@@ -222,9 +222,12 @@ def loads(text: str, source: str = "<cmdb>") -> Cmdb:
     if "cmdb" not in data:
         raise CmdbError(problems + [f"{source}: cmdb: missing (the CMDB data sits under the cmdb: key)"])
     try:
-        return validate(data["cmdb"], source)
+        model = validate(data["cmdb"], source)
     except CmdbError as exc:
         raise CmdbError(problems + exc.problems) from None
+    if problems:
+        raise CmdbError(problems)
+    return model
 
 
 # --- validation ---------------------------------------------------------------------------------------------------
@@ -381,15 +384,16 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
             if not isinstance(s, dict):
                 ctx.err(where, f, "must be a mapping")
                 continue
+            sname = s.get("name")
+            if _is_str(sname):
+                f = f"sites[{i}] ({sname})"
             _unknown_keys(ctx, where, f + ".", s, SITE_KEYS)
             ok = True
             for req in ("name", "client", "domain", "docroot"):
                 if not _is_str(s.get(req)):
                     ctx.err(where, f"{f}.{req}", "missing or not a string")
                     ok = False
-            sname = s.get("name")
             if _is_str(sname):
-                f = f"sites[{i}] ({sname})"
                 if not SITE_NAME_RE.match(sname):
                     ctx.err(where, f"{f}.name", "may hold only letters, digits, '.', '_' and '-'")
                 if sname in site_names:
