@@ -221,7 +221,9 @@ class History:
         """Append one run. ``results``: {host: {"status": "ok"|"failed"|"unreachable", "facts": s4_software}}."""
         finished = finished_at or _now()
         started = started_at or finished
-        ok = sum(1 for r in results.values() if r.get("status") == "ok")
+        statuses = {h: (str(r.get("status") or "failed") if isinstance(r.get("facts"), Mapping)
+                        or r.get("status") != "ok" else "failed") for h, r in results.items()}
+        ok = sum(1 for st in statuses.values() if st == "ok")
         failed = len(results) - ok
         changes: dict[str, HostChanges] = {}
         with self.db:
@@ -231,10 +233,8 @@ class History:
             run_id = int(cur.lastrowid or 0)
             for host in sorted(results):
                 r = results[host]
-                status = str(r.get("status") or "failed")
+                status = statuses[host]
                 facts = r.get("facts")
-                if status == "ok" and not isinstance(facts, Mapping):
-                    status = "failed"
                 self.db.execute("INSERT INTO hosts(run_id, host, status, facts_json) VALUES (?,?,?,?)",
                                 (run_id, host, status,
                                  json.dumps(facts, sort_keys=True, default=str) if facts is not None else None))
@@ -291,7 +291,9 @@ class History:
             base = self._previous_ok_run(host, run_id + 1)
             if latest is None or base is None or latest == base:
                 continue
-            out[host] = diff_components(self._components_at(host, base), self._components_at(host, latest), host)
+            ch = diff_components(self._components_at(host, base), self._components_at(host, latest), host)
+            if ch.any:
+                out[host] = ch
         return out
 
 
