@@ -382,18 +382,34 @@ class Walker:
         e = self.entries[idx]
         if st.st_nlink > 1:
             key = (st.st_dev, st.st_ino)
-            first = self.inodes.get(key)
-            if first is not None:
-                e["hardlink"] = self.entries[first]["path"]
-                e["_same_as"] = first
+            group = self.inodes.get(key)
+            if group is not None:  # content already hashed (or queued) for this inode
+                group.append(idx)
                 return
-            self.inodes[key] = idx
+            self.inodes[key] = [idx]
         prev = self.previous.get((e["root"], e["path"]))
         if prev is not None and prev[0] == e["size"] and prev[1] == e["mtime_ns"] and prev[2]:
             e["sha256"] = prev[2]
             self.reused += 1
             return
         yield (idx, full)
+
+    def link_hardlinks(self):
+        """Within each inode group, every entry but the smallest path gets ``hardlink`` = that path (stable
+        whatever the directory order) and shares the hash of the entry that was read."""
+        for group in self.inodes.values():
+            if len(group) < 2:
+                continue
+            first = self.entries[group[0]]  # the one that was hashed
+            names = sorted(group, key=lambda i: (self.entries[i]["root"], self.entries[i]["path"]))
+            canon = self.entries[names[0]]
+            for i in group:
+                e = self.entries[i]
+                e["sha256"] = first.get("sha256")
+                if first.get("error"):
+                    e["error"] = first["error"]
+                if i != names[0]:
+                    e["hardlink"] = canon["path"] if canon["root"] == e["root"] else canon["root"] + "/" + canon["path"]
 
 
 def _mtime_ns(st):
@@ -459,13 +475,7 @@ def build(roots, excludes=None, workers=0, previous=None, skip_paths=None, one_f
         else:
             e["sha256"] = digest
             hashed_bytes += e["size"]
-    for e in entries:
-        same = e.pop("_same_as", None)
-        if same is not None:
-            first = entries[same]
-            e["sha256"] = first.get("sha256")
-            if first.get("error"):
-                e["error"] = first["error"]
+    walker.link_hardlinks()
     entries.sort(key=lambda x: (x["root"], x["path"]))
     stats = summarize(entries)
     stats.update({"hashed_bytes": hashed_bytes, "reused": walker.reused, "excluded": walker.excluded,
