@@ -12,6 +12,8 @@ from pathlib import Path
 import fleet
 import pytest
 
+from s4.report import build_report
+
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
 
@@ -31,6 +33,7 @@ FORCED = """
 - name: Report on given hosts
   hosts: localhost
   gather_facts: false
+  vars: {ansible_ssh_private_key_file: "", ansible_ssh_common_args: ""}
   tasks:
     - name: Build
       smartt.s4.eol_report:
@@ -40,11 +43,30 @@ FORCED = """
 """
 
 
+FILTER = """
+- name: Use the filter on real hostvars
+  hosts: localhost
+  gather_facts: false
+  vars: {ansible_ssh_private_key_file: "", ansible_ssh_common_args: ""}
+  tasks:
+    - name: Count EOL findings by responsible party
+      ansible.builtin.debug:
+        msg: "S4COUNT {{ found | selectattr('status', 'equalto', 'eol') | map(attribute='responsible') | list | sort | join(',') }}"
+      vars:
+        found: "{{ groups['s4_in_scope'] | map('extract', hostvars) | list | smartt.s4.eol_findings(as_of='2026-11-27') }}"
+"""
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pb")
     (tmp / "inv").mkdir()
     (tmp / "inv" / "cmdb.yml").write_text(fleet.CMDB_YAML)
+    # like inventories/lab: SSH settings templated from inventory_dir (undefined for the implicit localhost)
+    (tmp / "inv" / "group_vars").mkdir()
+    (tmp / "inv" / "group_vars" / "all.yml").write_text(
+        'ansible_ssh_private_key_file: "{{ inventory_dir }}/../key"\n'
+        'ansible_ssh_common_args: "-o UserKnownHostsFile={{ inventory_dir }}/known_hosts"\n')
     (tmp / "facts").mkdir()
     for host, facts in fleet.FACTS.items():
         (tmp / "facts" / f"{host}.json").write_text(json.dumps(facts))
@@ -116,3 +138,12 @@ def test_check_mode_writes_nothing(env):
                "-e", f"s4_report_dir={dest}")
     assert _changed(proc.stdout) == 1
     assert not dest.exists()
+
+
+def test_filter_on_real_hostvars(env):
+    e, tmp = env
+    (tmp / "filter.yml").write_text(FILTER)
+    proc = run(e, tmp, str(tmp / "filter.yml"))
+    expected = build_report(fleet.hostvars(), as_of="2026-11-27")["findings"]
+    want = ",".join(sorted(f["responsible"] for f in expected if f["status"] == "eol"))
+    assert f"S4COUNT {want}" in proc.stdout

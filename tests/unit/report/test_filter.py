@@ -1,0 +1,38 @@
+"""The smartt.s4.eol_findings filter (thin wrapper) on hostvars-like input."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import fleet
+import pytest
+from ansible.errors import AnsibleFilterError
+
+ROOT = Path(__file__).resolve().parents[3]
+_spec = importlib.util.spec_from_file_location("eol_findings", ROOT / "s4_plugins" / "filter" / "eol_findings.py")
+assert _spec and _spec.loader
+mod = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mod)
+eol_findings = mod.FilterModule().filters()["eol_findings"]
+
+
+def test_filter_returns_findings_and_sections():
+    findings = eol_findings(fleet.hostvars(), as_of="2026-11-27")
+    php = [f for f in findings if f["host"] == "mvps-acme-01" and f["product"] == "php"]
+    assert php and php[0]["support_source"] == "distro"
+    ng = eol_findings(fleet.hostvars(), section="not_gathered", as_of="2026-11-27")
+    assert [n["host"] for n in ng] == ["mvps-initech-01"]
+    interop = eol_findings(fleet.hostvars(), section="interop", as_of="2026-11-27")
+    assert {i["type"] for i in interop} >= {"shared-db-server", "shared-php-runtime"}
+
+
+def test_filter_errors_are_specific():
+    with pytest.raises(AnsibleFilterError, match="section must be one of"):
+        eol_findings(fleet.hostvars(), section="nope")
+    with pytest.raises(AnsibleFilterError, match="colo-01 .colocation. is out of the S4 scope"):
+        eol_findings(fleet.hostvars(only_in_scope=False))
+    with pytest.raises(AnsibleFilterError, match="as_of must be a date"):
+        eol_findings(fleet.hostvars(), as_of="tomorrow")
+    with pytest.raises(AnsibleFilterError, match="list of hostvars"):
+        eol_findings("mvps-acme-01")
