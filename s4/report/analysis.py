@@ -352,15 +352,16 @@ def summary(findings: list[dict[str, Any]], hosts: list[HostInput], not_gathered
     }
 
 
-def upcoming_eol(findings: list[dict[str, Any]], as_of: _dt.date, horizon_days: int) -> list[dict[str, Any]]:
-    """(product, cycle, date) of support ends from ``horizon_days`` ago... to ``as_of + horizon_days``."""
+def upcoming_eol(findings: list[dict[str, Any]], as_of: _dt.date, horizon_days: int,
+                 past_days: int = 365) -> list[dict[str, Any]]:
+    """Support ends (product, cycle, date, hosts) from ``past_days`` before ``as_of`` to ``horizon_days`` after."""
     seen: dict[tuple[str, str, str], dict[str, Any]] = {}
     for f in findings:
         end = f.get("support_end") or f.get("eol")
         if not end:
             continue
         d = parse_date(end)
-        if d is None or d > as_of + _dt.timedelta(days=horizon_days) or d < as_of - _dt.timedelta(days=horizon_days):
+        if d is None or d > as_of + _dt.timedelta(days=horizon_days) or d < as_of - _dt.timedelta(days=past_days):
             continue
         key = (f["product"], str(f["cycle"]), d.isoformat())
         e = seen.setdefault(key, {"product": f["product"], "cycle": f["cycle"], "date": d.isoformat(),

@@ -206,3 +206,14 @@ def test_trend_without_history_db(tmp_path):
     r = _report(history_db=tmp_path / "missing.sqlite")
     assert r["debt"]["trend"]["runs"] == []
     assert "no gather history" in r["debt"]["trend"]["note"]
+
+
+def test_timeline_holds_support_ends_from_a_year_ago_on():
+    r = _report()
+    dates = [e["date"] for e in r["timeline"]]
+    assert dates == sorted(dates)
+    assert all(_dt.date.fromisoformat(d) >= fleet.AS_OF - _dt.timedelta(days=365) for d in dates)
+    ev = {(e["product"], e["cycle"]): e for e in r["timeline"]}
+    assert ev[("php", "7.4")]["hosts"] == ["mvps-acme-01"]
+    assert ev[("php", "7.4")]["days_left"] < 0
+    assert ("jquery", "1.12") not in ev      # 2016: long past, not on the timeline
