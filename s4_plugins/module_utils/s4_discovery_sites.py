@@ -569,6 +569,13 @@ def walk_docroot(docroot, max_depth, max_files, deadline):
             add_apps(found)
             if warn:
                 warnings.append(warn)
+        lp = os.path.join(parent, "package-lock.json")
+        if os.path.isfile(lp):
+            found, flibs, warn = detect_npm(parent, lp)
+            add_apps(found)
+            libs.extend(flibs)
+            if warn:
+                warnings.append(warn)
 
     stack = [(real_root, 0)]
     while stack:

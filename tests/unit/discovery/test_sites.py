@@ -182,6 +182,18 @@ def test_walk_limits_are_reported(fixtures, tmp_path):
     assert walk["truncated"] is True and walk["skipped"][0]["reason"] == "time budget exhausted"
 
 
+def test_laravel_public_docroot_reads_the_app_root(fixtures, tmp_path):
+    app = tmp_path / "umbrella-shop"
+    shutil.copytree(fixtures / "apps" / "laravel", app)
+    shutil.copy(fixtures / "apps" / "magento2" / "package-lock.json", app / "package-lock.json")
+    apps, libs, walk, warnings = st.walk_docroot(str(app / "public"), 8, 100, FAR)
+    assert warnings == [] and walk["files"] == 1
+    got = {(a["product"], a["version"], a["path"]) for a in apps}
+    assert ("laravel", "10.48.4", str(app)) in got
+    assert ("symfony", "6.4.5", str(app)) in got
+    assert {(x["product"], x["version"]) for x in libs} == {("jquery", "3.7.1"), ("bootstrap", "5.3.2")}
+
+
 def test_missing_and_unreadable_docroots(tmp_path):
     apps, libs, walk, warnings = st.walk_docroot(str(tmp_path / "nope"), 8, 100, FAR)
     assert (apps, libs, warnings) == ([], [], [f"docroot {tmp_path / 'nope'} is missing"])
