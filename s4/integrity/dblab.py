@@ -47,7 +47,7 @@ systemctl enable mariadb.service postgresql.service
 
 
 def _run(cmd: list[str], *, input_: bytes | None = None, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[bytes]:
-    proc = subprocess.run(cmd, input=input_, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=False)
+    proc = subprocess.run(cmd, input=input_, capture_output=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
         raise RuntimeError(
             "command failed (rc={}): {}\n{}".format(proc.returncode, " ".join(cmd), proc.stderr.decode("utf-8", "replace")[-2000:])

@@ -188,7 +188,7 @@ def _run(cmd, env, script, params, database, stream=None, timeout=None):
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except OSError as exc:
-        raise DbSumError("{0}: cannot run {1!r}: {2}".format(_where(params, database), cmd[0], exc))
+        raise DbSumError("{0}: cannot run {1!r}: {2}".format(_where(params, database), cmd[0], exc)) from None
     writer = threading.Thread(target=_pump_stdin, args=(proc, script))
     writer.daemon = True
     writer.start()
@@ -469,7 +469,7 @@ def my_checksum(params):
         try:
             version = client.query("SELECT VERSION();")[0][0]
         except DbSumError as exc:
-            raise DbSumError("cannot connect: {0}".format(exc))
+            raise DbSumError("cannot connect: {0}".format(exc)) from None
         databases = params.get("databases") or my_list_databases(client)
         databases = [d for d in databases if d not in (params.get("exclude_databases") or [])]
         listing = my_list_tables(client, databases)
@@ -537,7 +537,7 @@ def checksum(params):
         try:
             dbs = params.get("databases") or pg_list_databases(params, env)
         except DbSumError as exc:
-            raise DbSumError("cannot connect: {0}".format(exc))
+            raise DbSumError("cannot connect: {0}".format(exc)) from None
         dbs = [d for d in dbs if d not in (params.get("exclude_databases") or [])]
         out["server_version"] = None
         for d in dbs:

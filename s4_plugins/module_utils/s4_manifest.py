@@ -32,6 +32,7 @@ unchanged tree and can be compared without reading the entries.
 
 from __future__ import absolute_import, division, print_function
 
+import contextlib
 import errno
 import fnmatch
 import grp
@@ -437,12 +438,12 @@ def check_roots(roots):
         try:
             st = os.lstat(root)
         except OSError as exc:
-            raise ManifestError("root {0!r} cannot be read: {1}".format(root, _oserror(exc)))
+            raise ManifestError("root {0!r} cannot be read: {1}".format(root, _oserror(exc))) from None
         if stat.S_ISDIR(st.st_mode):
             try:
                 os.scandir(root).close()
             except OSError as exc:
-                raise ManifestError("root {0!r} cannot be listed: {1}".format(root, _oserror(exc)))
+                raise ManifestError("root {0!r} cannot be listed: {1}".format(root, _oserror(exc))) from None
         elif not stat.S_ISREG(st.st_mode):
             raise ManifestError("root {0!r} is neither a directory nor a regular file".format(root))
 
@@ -568,17 +569,18 @@ def write(manifest, dest, mode=0o600):
         pass
     if changed:
         d = os.path.dirname(os.path.abspath(dest))
+        parent = os.stat(d)  # restored afterwards: the manifest must not change the tree it describes
         fd, tmp = tempfile.mkstemp(prefix=".s4manifest.", dir=d)
         try:
             os.fchmod(fd, mode)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.rename(tmp, dest)
+            with contextlib.suppress(OSError):
+                os.utime(d, ns=(parent.st_atime_ns, parent.st_mtime_ns))
         except BaseException:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
             raise
     return {"path": dest, "sha256": digest, "size": len(data), "changed": changed,
             "tree_sha256": manifest["header"]["tree_sha256"]}
@@ -604,7 +606,7 @@ def load(path_or_bytes):
         entries = [json.loads(line.decode("utf-8")) for line in lines[1:] if line.strip()]
     except (IOError, OSError, ValueError, EOFError) as exc:
         raise ManifestError("cannot read manifest {0!r}: {1}".format(
-            path_or_bytes if not isinstance(path_or_bytes, bytes) else "<bytes>", exc))
+            path_or_bytes if not isinstance(path_or_bytes, bytes) else "<bytes>", exc)) from None
     if header.get("entries") is not None and header["entries"] != len(entries):
         raise ManifestError("manifest is truncated: header says {0} entries, found {1}".format(
             header["entries"], len(entries)))
