@@ -7,9 +7,9 @@ from collections import defaultdict
 from typing import Any
 
 from s4.report.compat import Compat
-from s4.report.findings import DB_PRODUCTS, STATUS_ORDER
+from s4.report.findings import STATUS_ORDER
 from s4.report.model import HostInput
-from s4.report.util import cycle_of, parse_date, version_key
+from s4.report.util import parse_date, version_key
 
 ACTION_STATUSES = ("eol", "eol-soon", "security-only")
 SEVERITY_OF = {"eol": "critical", "eol-soon": "warning", "security-only": "warning"}
@@ -374,5 +374,5 @@ def upcoming_eol(findings: list[dict[str, Any]], as_of: _dt.date, horizon_days: 
     return sorted(out, key=lambda e: (e["date"], e["product"]))
 
 
-__all__ = ["by_responsible", "cycle_of", "debt_scores", "impact_lists", "interop_issues", "licence_records",
-           "summary", "upcoming_eol", "uplift_plans", "DB_PRODUCTS"]
+__all__ = ["by_responsible", "debt_scores", "impact_lists", "interop_issues", "licence_records", "summary",
+           "upcoming_eol", "uplift_plans"]

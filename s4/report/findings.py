@@ -15,10 +15,6 @@ from typing import Any, Protocol
 from s4.report.model import HostInput
 from s4.report.util import cycle_of, version_key
 
-# kinds of server-side software the provider manages on mvps / shared hosting / internal hosts
-SERVER_KINDS = ("os", "webserver", "runtime", "database", "cache", "appserver", "library")
-# site-level kinds (discovered inside a client's docroot)
-SITE_KINDS = ("webapp", "frontend")
 # exposure: on a public host these face the internet directly
 EXPOSED_KINDS = frozenset({"os", "webserver", "runtime", "appserver", "library", "webapp", "frontend"})
 EXPOSURE_PUBLIC = 2.0

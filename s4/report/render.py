@@ -60,16 +60,37 @@ def render_report(report: dict[str, Any]) -> str:
     return _env().get_template("report.html.j2").render(**ctx)
 
 
+def _own(f: dict[str, Any], client_id: str, own_sites: set[tuple[str, str]]) -> dict[str, Any]:
+    """A finding as one client may see it: no other client's id or site."""
+    g = dict(f)
+    g["clients"] = [client_id]
+    g["affected_sites"] = [a for a in f["affected_sites"] if (a["host"], a["site"]) in own_sites]
+    return g
+
+
 def client_view(report: dict[str, Any], client_id: str) -> dict[str, Any]:
-    """What one client sees: their hosts, sites, findings, their to-dos and Smartt's steps."""
+    """What one client sees: their hosts, sites, findings, their to-dos and Smartt's steps - and nothing that
+    names another client or another client's site (shared hosting)."""
     client = report["clients"][client_id]
-    findings = [f for f in report["findings"] if client_id in f["clients"]]
+    own_sites = {(s["host"], s["name"]) for h in report["hosts"] for s in h["sites"] if s.get("client") == client_id}
+    findings = [_own(f, client_id, own_sites) for f in report["findings"] if client_id in f["clients"]]
     hosts = sorted({f["host"] for f in findings} | set(client["hosts"]))
+    own_prefixes = tuple(f"{h}/{s}#" for h, s in own_sites)
+
+    def visible(step_id: str) -> bool:
+        return "/" not in step_id or step_id.startswith(own_prefixes)
+
+    def clean(step: dict[str, Any]) -> dict[str, Any]:
+        return {**step, "depends_on": [d for d in step["depends_on"] if visible(d)]}
+
     site_plans = [p for p in report["plans"]["sites"].values() if p["client"] == client_id]
     host_plans = [report["plans"]["hosts"][h] for h in hosts if h in report["plans"]["hosts"]]
-    their_steps = [(p["site"], s) for p in site_plans for s in p["steps"] if s["responsible"] == "client"]
-    provider_steps = ([(p["site"], s) for p in site_plans for s in p["steps"] if s["responsible"] == "provider"]
-                      + [(p["host"], s) for p in host_plans for s in p["steps"]])
+    their_steps = [(p["site"], clean(s)) for p in site_plans for s in p["steps"] if s["responsible"] == "client"]
+    provider_steps = ([(p["site"], clean(s)) for p in site_plans for s in p["steps"] if s["responsible"] == "provider"]
+                      + [(p["host"], clean(s)) for p in host_plans for s in p["steps"]])
+    interop = [{**i, "clients": [client_id],
+                "sites": [a for a in i["sites"] if (a["host"], a["site"]) in own_sites]}
+               for i in report["interop"] if client_id in i["clients"]]
     return {
         "client": client, "client_id": client_id, "findings": findings,
         "unsupported": [f for f in findings if needs_action(f)],
@@ -78,8 +99,9 @@ def client_view(report: dict[str, Any], client_id: str) -> dict[str, Any]:
         "their_steps": their_steps, "provider_steps": provider_steps,
         "hosts": [h for h in report["hosts"] if h["name"] in hosts],
         "sites": [s for h in report["hosts"] for s in h["sites"] if s.get("client") == client_id],
-        "interop": [i for i in report["interop"] if client_id in i["clients"]],
-        "licences": [lic for lic in report["licences"] if lic.get("client") == client_id or lic["host"] in hosts],
+        "interop": interop,
+        "licences": [lic for lic in report["licences"]
+                     if lic.get("client") == client_id or (not lic.get("client") and lic["host"] in hosts)],
         "debt": report["debt"]["clients"].get(client_id, {"score": 0, "by_status": {}}),
         "trend": report["debt"]["trend"]["clients"].get(client_id, []),
         "not_gathered": [n for n in report["not_gathered"] if client_id in n["clients"]],

@@ -152,3 +152,15 @@ def test_client_page_holds_only_that_client(written, report):
     assert sorted(rows) == sorted(f["id"] for f in report["findings"] if "globex" in f["clients"])
     assert 'id="poc-offer"' in html and "no cost" in html
     assert 'id="must-do"' in html and "drupal" in html
+
+
+@pytest.mark.parametrize("client", ["acme", "globex", "initech"])
+def test_client_page_names_no_other_client(written, report, client):
+    """shared-01 hosts sites of acme, globex and initech: each page shows the shared server, not its neighbours."""
+    html = (written / "clients" / f"{client}.html").read_text().lower()
+    others = set(report["clients"]) - {client}
+    for other in others:
+        assert other not in html, other
+        for s in report["clients"][other]["sites"]:
+            assert s.split("@")[0] not in html, s
+    assert "shared-01" in html
