@@ -27,6 +27,7 @@ LABEL_LAB = "s4lab.lab"
 LABEL_IMAGE = "s4lab.image"
 LABEL_KEYS = "s4lab.keys"
 SSH_TIMEOUT = 90.0
+KEPT_SSH_TIMEOUT = 15.0
 PVE_STATE = topology.STATE_DIR / "pve"
 
 
@@ -166,7 +167,15 @@ def bring_up_host(host: str, image_ref: str) -> HostResult:
             create_container(host, image_ref)
         except LabError as exc:
             return HostResult(host, "failed", time.monotonic() - started, str(exc))
-    if wait_ssh(host, SSH_TIMEOUT if action != "kept" else 20):
+    if action == "kept" and not wait_ssh(host, KEPT_SSH_TIMEOUT):
+        action = "recreated"  # running from the right image but not answering: broken, start it afresh
+        try:
+            create_container(host, image_ref)
+        except LabError as exc:
+            return HostResult(host, "failed", time.monotonic() - started, str(exc))
+    elif action == "kept":
+        return HostResult(host, action, time.monotonic() - started)
+    if wait_ssh(host, SSH_TIMEOUT):
         return HostResult(host, action, time.monotonic() - started)
     return HostResult(host, "failed", time.monotonic() - started,
                       f"no SSH after {SSH_TIMEOUT:.0f}s; last journal lines:\n{journal_tail(host)}")

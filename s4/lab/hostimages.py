@@ -167,6 +167,7 @@ def build_package_layer(host: str, *, log: Log = print) -> str:
     cache = APT_CACHE / suite
     cache.mkdir(parents=True, exist_ok=True)
     script = _layer_script(host)
+    started = time.monotonic()
     log(f"  {host}: installing {len(spec.packages)} packages on {suite}")
     try:
         _run(
@@ -177,6 +178,7 @@ def build_package_layer(host: str, *, log: Log = print) -> str:
         _run(["podman", "commit", "-q", *COMMIT_CHANGES, name, ref], what=f"{host}: commit package layer")
     finally:
         _rm_container(name)
+    log(f"  {host}: package layer {ref.rsplit(':', 1)[1]} in {time.monotonic() - started:.0f}s")
     return ref
 
 

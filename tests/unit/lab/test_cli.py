@@ -71,3 +71,22 @@ def test_help_lists_commands(capsys):
     out = capsys.readouterr().out
     for cmd in ("up", "down", "status", "ssh", "images", "cmdb", "pve-env"):
         assert cmd in out
+
+
+def test_kept_container_that_does_not_answer_is_recreated(monkeypatch):
+    created = []
+    monkeypatch.setattr(control, "inspect_container", lambda name: _info("img:1", "fp"))
+    monkeypatch.setattr(control.keys, "fingerprint", lambda host: "fp")
+    monkeypatch.setattr(control, "create_container", lambda host, ref: created.append(host))
+    answers = iter([False, True])
+    monkeypatch.setattr(control, "wait_ssh", lambda host, timeout=0: next(answers))
+    r = control.bring_up_host("db-01", "img:1")
+    assert (r.action, created) == ("recreated", ["db-01"])
+
+
+def test_current_container_answering_is_kept(monkeypatch):
+    monkeypatch.setattr(control, "inspect_container", lambda name: _info("img:1", "fp"))
+    monkeypatch.setattr(control.keys, "fingerprint", lambda host: "fp")
+    monkeypatch.setattr(control, "create_container", lambda host, ref: pytest.fail("must not recreate"))
+    monkeypatch.setattr(control, "wait_ssh", lambda host, timeout=0: True)
+    assert control.bring_up_host("db-01", "img:1").action == "kept"
