@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 # module path of each sub-command (imported lazily so one broken sub-command cannot break the others' help)
 SUBCOMMANDS: list[str] = [
+    "s4.releasewatch.cli",
     "s4.lifecycle.cli",
     "s4.integrity.cli",
     "s4.history",
