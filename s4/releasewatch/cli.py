@@ -1,0 +1,124 @@
+"""``s4 release-watch``: the release watch without Ansible (reads the CMDB file and the gather history DB)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from s4.releasewatch.site import SiteConfig
+from s4.releasewatch.smtp import SmtpConfig, SmtpConfigError
+from s4.releasewatch.store import DEFAULT_PATH
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("release-watch", help="announce new stable releases: notice website, feed, client notices",
+                       description="Decide which new releases are ready (policy), publish notice pages and an Atom "
+                                   "feed, and notify the clients that use the software (dry run by default).")
+    p.add_argument("--as-of", help="decision date YYYY-MM-DD (default: today, UTC)")
+    p.add_argument("--cmdb", default="inventories/lab/cmdb.yml", help="CMDB file (default: %(default)s)")
+    p.add_argument("--history-db", default=".cache/s4/history.sqlite", help="gather history DB (default: %(default)s)")
+    p.add_argument("--store", default=str(DEFAULT_PATH), help="decision store (default: %(default)s)")
+    p.add_argument("--out", default="reports/release-watch", help="output directory (default: %(default)s)")
+    p.add_argument("--catalog", help="catalog directory (default: the committed s4/data/catalog)")
+    p.add_argument("--policy", help="policy YAML (default: s4/releasewatch/policy.yaml)")
+    p.add_argument("--base-url", help="URL the site is served at (default: https://notices.<domain>/)")
+    p.add_argument("--poc-contact", help="address for POC requests (default: support@<domain>)")
+    p.add_argument("--sender", help="From address (default: s4-notices@<domain>)")
+    p.add_argument("--send", action="store_true", help="deliver by SMTP (default: dry run, .eml files in OUT/outbox)")
+    p.add_argument("--smtp-host", default="localhost")
+    p.add_argument("--smtp-port", type=int)
+    p.add_argument("--smtp-security", choices=["none", "starttls", "ssl"], default="none")
+    p.add_argument("--smtp-username", help="or $S4_SMTP_USERNAME (the password only from $S4_SMTP_PASSWORD)")
+    p.add_argument("--smtp-timeout", type=float, default=30.0)
+    p.add_argument("--check", action="store_true", help="decide and render in memory; write and send nothing")
+    p.add_argument("--explain", metavar="PRODUCT", help="print the policy verdict of every cycle of PRODUCT and exit")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cli)
+
+
+def _explain(args: argparse.Namespace, as_of: _dt.date) -> int:
+    from s4.releasewatch.policy import Policy, evaluate_cycle, load_catalog_releases
+
+    policy = Policy.load(args.policy)
+    releases, warnings = load_catalog_releases(args.catalog, [args.explain])
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.explain not in releases:
+        print(f"no product {args.explain!r} in the catalog", file=sys.stderr)
+        return 2
+    pol = policy.for_product(args.explain)
+    for c in releases[args.explain]:
+        d, why = evaluate_cycle(c, pol, as_of)
+        print(f"{c.cycle:<10} {'READY' if d else 'no':<6} {why}")
+    return 0
+
+
+def _cli(args: argparse.Namespace) -> int:
+    from s4 import cmdb as _cmdb
+    from s4.releasewatch.policy import PolicyError
+    from s4.releasewatch.watch import Options, run
+    from s4.report.model import ReportInputError
+
+    try:
+        as_of = _dt.date.fromisoformat(args.as_of) if args.as_of else _dt.datetime.now(_dt.UTC).date()
+    except ValueError:
+        print(f"error: --as-of must be a date YYYY-MM-DD, got {args.as_of!r}", file=sys.stderr)
+        return 2
+    if args.explain:
+        return _explain(args, as_of)
+    try:
+        db = _cmdb.load(args.cmdb)
+    except (_cmdb.CmdbError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    hostvars = [dict(db.hostvars(n), inventory_hostname=n) for n in sorted(db.in_scope)]
+    domain = db.domain
+    try:
+        smtp = SmtpConfig.from_options({"host": args.smtp_host, "port": args.smtp_port,
+                                        "security": args.smtp_security, "username": args.smtp_username,
+                                        "password": os.environ.get("S4_SMTP_PASSWORD"),
+                                        "timeout": args.smtp_timeout}) if args.send else None
+    except SmtpConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    site = SiteConfig(base_url=args.base_url or f"https://notices.{domain}/", domain=domain,
+                      poc_contact=args.poc_contact or f"support@{domain}")
+    opts = Options(as_of=as_of, out_dir=Path(args.out), store_path=Path(args.store),
+                   history_db=Path(args.history_db), catalog_dir=Path(args.catalog) if args.catalog else None,
+                   policy_path=Path(args.policy) if args.policy else None, site=site,
+                   sender=args.sender or f"s4-notices@{domain}", send=args.send, smtp=smtp, check=args.check)
+    try:
+        result = run(hostvars, opts)
+    except (PolicyError, ReportInputError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        _print(result)
+    return 1 if result["error"] else 0
+
+
+def _print(r: dict[str, Any]) -> None:
+    for w in r["warnings"]:
+        print(f"warning: {w}")
+    mode = "check" if r["check"] else ("send" if r["send"] else "dry run")
+    print(f"release watch as of {r['as_of']} ({mode}): {len(r['ready'])} ready, "
+          f"{len(r['new_announcements'])} new, {len(r['announcements'])} announced in total")
+    for a in r["new_announcements"]:
+        print(f"  new: {a['id']}: {a['title']} (clients: {', '.join(a['clients']) or 'none'})")
+    print(f"site: {r['site']['dir']} ({len(r['site']['changed'])} file(s) changed)")
+    for n in r["notices"]:
+        where = n.get("eml") or ", ".join(n["recipients"])
+        print(f"  notice {n['status']:<8} {n['client']}: {', '.join(n['announcements'])} -> {where}")
+    for n in r["not_notified"]:
+        print(f"  not notified: {n['client']} ({n['announcement']}): {n['reason']}")
+    for h in r["not_gathered"]:
+        print(f"  not gathered: {h['host']}: {h['reason']}")
+    if r["error"]:
+        print(f"error: {r['error']}", file=sys.stderr)

@@ -1,0 +1,193 @@
+"""One release-watch run: decide, record, render the website, build and deliver the client notices.
+
+Steps:
+1. releases from the catalog (malformed entries skipped with a warning) -> policy -> decisions as of ``as_of``;
+2. decisions not in the store are recorded, each with a delivery row per affected client (from the latest gather
+   history joined with the CMDB); clients without a contact address are recorded as ``not-notified``;
+3. the website (index, a notice page per announcement, Atom feed) is written to ``<out_dir>/site``;
+4. one notice per client with pending deliveries: sent by SMTP (``send=True``; a delivery is marked ``sent`` only
+   once the server accepted it) or written to ``<out_dir>/outbox/<client>.eml`` (dry run, the default: nothing is
+   marked sent, so a later real run still sends them).
+
+``check=True`` decides and renders in memory: the store, the site and the outbox are left untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import smtplib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from s4.releasewatch.notices import build_notice
+from s4.releasewatch.policy import Decision, Policy, decide, load_catalog_releases
+from s4.releasewatch.site import SiteConfig, _write_if_changed, write_site
+from s4.releasewatch.smtp import DeliveryError, Sender, SmtpConfig
+from s4.releasewatch.store import DEFAULT_PATH, Store, open_copy
+from s4.releasewatch.usage import Usage, affected_clients, build_usage
+from s4.report.findings import EngineLike
+
+
+@dataclass
+class Options:
+    as_of: _dt.date
+    out_dir: Path = Path("reports/release-watch")
+    store_path: Path = DEFAULT_PATH
+    history_db: Path | None = Path(".cache/s4/history.sqlite")
+    catalog_dir: Path | None = None
+    policy_path: Path | None = None
+    site: SiteConfig = field(default_factory=SiteConfig)
+    sender: str = "s4-notices@smartt.example"
+    send: bool = False
+    smtp: SmtpConfig | None = None
+    check: bool = False
+    soon_days: int = 180
+
+
+def _decision_from(a: Mapping[str, Any]) -> Decision:
+    def d(v: Any) -> Any:
+        if isinstance(v, str) and len(v) == 10 and v[4] == "-":
+            return _dt.date.fromisoformat(v)
+        return v
+    return Decision(id=a["id"], kind=a["kind"], product=a["product"], label=a["label"], cycle=a["cycle"],
+                    version=a["version"], released=d(a["released"]), ready_on=d(a["ready_on"]), reason=a["reason"],
+                    lts=bool(a.get("lts")), eoas=d(a.get("eoas")), eol=d(a.get("eol")), eoes=d(a.get("eoes")))
+
+
+def _eml_name(client_id: str) -> str:
+    return f"{client_id}.eml"
+
+
+def run(hostvars_list: list[dict[str, Any]], opts: Options, *, engine: EngineLike | None = None,
+        policy: Policy | None = None) -> dict[str, Any]:
+    """Run once; returns a JSON-safe result. Raises PolicyError/ReportInputError/FileNotFoundError on bad input
+    before anything is written; SMTP trouble is reported in ``result['error']`` (deliveries stay pending)."""
+    if engine is None:
+        from s4.lifecycle import Engine  # type: ignore[attr-defined,unused-ignore]
+
+        engine = Engine.load_default()
+    policy = policy or Policy.load(opts.policy_path)
+    releases, warnings = load_catalog_releases(opts.catalog_dir)
+    decisions = decide(releases, policy, opts.as_of)
+    usage: Usage = build_usage(hostvars_list, engine, opts.as_of, history_db=opts.history_db,
+                               soon_days=opts.soon_days)
+    contacts = usage.contacts()
+
+    store = open_copy(opts.store_path) if opts.check else Store(opts.store_path)
+    try:
+        return _run(store, decisions, usage, contacts, warnings, opts)
+    finally:
+        store.close()
+
+
+def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[str, list[str]],
+         warnings: list[str], opts: Options) -> dict[str, Any]:
+    known = store.announced_ids()
+    new = []
+    for d in decisions:
+        if d.id in known:
+            continue
+        aff = affected_clients(d, usage)
+        store.record(d, opts.as_of.isoformat(), [(cid, contacts.get(cid, [])) for cid in aff])
+        new.append({"id": d.id, "title": d.title, "clients": list(aff)})
+    reopened = store.refresh_contacts(contacts)
+
+    announcements = store.announcements()
+    site = write_site(announcements, opts.site, opts.out_dir / "site", opts.as_of, check=opts.check)
+
+    by_id = {a["id"]: a for a in announcements}
+    pending: dict[str, list[dict[str, Any]]] = {}
+    for row in store.deliveries("pending"):
+        pending.setdefault(row["client_id"], []).append(row)
+    not_notified = [{"client": r["client_id"], "announcement": r["announcement_id"],
+                     "reason": "no contact address in the CMDB"} for r in store.deliveries("not-notified")]
+
+    notices: list[dict[str, Any]] = []
+    messages = []
+    for cid in sorted(pending):
+        client = usage.clients.get(cid)
+        ids = [r["announcement_id"] for r in pending[cid]]
+        if client is None:
+            warnings.append(f"client {cid}: no longer in the CMDB hostvars; {len(ids)} notice(s) left pending")
+            notices.append({"client": cid, "announcements": ids, "recipients": [], "status": "pending",
+                            "error": "client not in the CMDB"})
+            continue
+        anns = [by_id[i] for i in ids]
+        findings = {i: affected_clients(_decision_from(by_id[i]), usage).get(cid, []) for i in ids}
+        recipients = contacts.get(cid) or []
+        msg = build_notice(client, anns, findings, opts.site, opts.sender, opts.as_of, recipients)
+        entry: dict[str, Any] = {"client": cid, "announcements": ids, "recipients": recipients, "status": "pending",
+                 "subject": str(msg["Subject"]), "message_id": str(msg["Message-ID"])}
+        notices.append(entry)
+        messages.append((entry, msg))
+
+    outbox = opts.out_dir / "outbox"
+    eml_changed: list[str] = []
+    eml_removed: list[str] = []
+    error = None
+    sent = 0
+    if not opts.send:
+        wanted = set()
+        for entry, msg in messages:
+            name = _eml_name(entry["client"])
+            wanted.add(name)
+            entry["status"] = "dry-run"
+            entry["eml"] = str(outbox / name)
+            if _write_if_changed(outbox / name, msg.as_string(), opts.check):
+                eml_changed.append(name)
+        if outbox.is_dir():
+            for f in sorted(outbox.glob("*.eml")):
+                if f.name not in wanted:
+                    eml_removed.append(f.name)
+                    if not opts.check:
+                        f.unlink()
+    elif messages and not opts.check:
+        if opts.smtp is None:
+            raise ValueError("send=True needs the SMTP settings")
+        now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        try:
+            with Sender(opts.smtp) as smtp:
+                for entry, msg in messages:
+                    try:
+                        refused = smtp.send(msg)
+                    except (smtplib.SMTPException, OSError) as exc:
+                        reason = f"{type(exc).__name__}: {getattr(exc, 'smtp_error', b'') or exc}"
+                        store.mark_failed(entry["client"], entry["announcements"], reason[:300])
+                        entry.update(status="failed", error=reason[:300])
+                        continue
+                    store.mark_sent(entry["client"], entry["announcements"], entry["message_id"], now)
+                    entry["status"] = "sent"
+                    sent += 1
+                    if refused:
+                        entry["refused"] = refused
+                        warnings.append(f"client {entry['client']}: server refused {', '.join(refused)}")
+        except DeliveryError as exc:
+            error = str(exc)
+            for entry, _msg in messages:
+                if entry["status"] == "pending":
+                    store.mark_failed(entry["client"], entry["announcements"], error[:300])
+                    entry["error"] = error
+        if any(e["status"] == "failed" for e in notices) and error is None:
+            failed = [e["client"] for e in notices if e["status"] == "failed"]
+            error = f"notice(s) to {', '.join(failed)} not accepted by the SMTP server; they stay pending"
+
+    changed = bool(new or reopened or site["changed"] or site["removed"] or eml_changed or eml_removed or sent)
+    return {
+        "changed": changed,
+        "as_of": opts.as_of.isoformat(),
+        "check": opts.check,
+        "send": opts.send,
+        "new_announcements": new,
+        "announcements": [a["id"] for a in announcements],
+        "ready": [d.id for d in decisions],
+        "site": site,
+        "notices": notices,
+        "sent": sent,
+        "outbox": {"dir": str(outbox), "changed": eml_changed, "removed": eml_removed},
+        "not_notified": not_notified,
+        "not_gathered": usage.not_gathered,
+        "warnings": warnings,
+        "error": error,
+    }
