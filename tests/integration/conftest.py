@@ -7,22 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from s4.lab import topology
+from s4.lab import keys, topology
 
 
 def lab_ssh(host: str, command: str, *, timeout: int = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run ``command`` on lab host ``host`` over SSH with the lab key and pinned host keys."""
-    h = topology.host(host)
-    cmd = [
-        "ssh",
-        "-i", str(topology.SSH_KEY),
-        "-o", f"UserKnownHostsFile={topology.KNOWN_HOSTS}",
-        "-o", "StrictHostKeyChecking=yes",
-        "-o", "BatchMode=yes",
-        "-o", "ConnectTimeout=10",
-        f"root@{h.address}",
-        command,
-    ]
+    cmd = [*keys.ssh_command(host), command]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=check)
 
 
