@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from s4.lab import control, hostimages, topology
 
@@ -31,8 +33,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+MUTATING = {"up", "down", "images"}
+
+
+@contextlib.contextmanager
+def _lock(cmd: str) -> Iterator[None]:
+    """One mutating scripts/lab run at a time (another one waits, and says so)."""
+    if cmd not in MUTATING:
+        yield
+        return
+    topology.STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(topology.STATE_DIR / "lab.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"scripts/lab {cmd}: waiting for another scripts/lab run to finish", file=sys.stderr)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with _lock(args.cmd):
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.cmd == "up":
             return control.up()
