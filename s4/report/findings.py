@@ -47,12 +47,20 @@ class EngineLike(Protocol):
     def evaluate(self, product: str, version: str, *, distro: str | None = ..., as_of: _dt.date | None = ...) -> Any: ...
 
 
+_ACCEPTS: dict[tuple[type, str], bool] = {}
+
+
 def _accepts(engine: EngineLike, name: str) -> bool:
-    try:
-        params = inspect.signature(engine.evaluate).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    """Whether ``engine.evaluate`` takes keyword ``name`` (memoised per engine class)."""
+    key = (type(engine), name)
+    if key not in _ACCEPTS:
+        try:
+            params = inspect.signature(engine.evaluate).parameters
+        except (TypeError, ValueError):
+            _ACCEPTS[key] = False
+        else:
+            _ACCEPTS[key] = name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return _ACCEPTS[key]
 
 
 def _verdict(engine: EngineLike, product: str, version: str, distro: str | None, as_of: _dt.date, *,

@@ -23,12 +23,22 @@ IMPACT_CSV_COLUMNS = ["product", "cycle", "status", "support_end", "eol", "versi
                       "sites", "clients", "responsible", "recommended", "findings"]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(v: Any) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula (facts come from managed hosts) gets a leading
+    apostrophe. Numbers stay numbers."""
     if v is None:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
-    return str(v)
+    if isinstance(v, int | float):
+        return str(v)
+    text = str(v)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
 
 
 def findings_csv(findings: list[dict[str, Any]]) -> str:

@@ -164,3 +164,15 @@ def test_client_page_names_no_other_client(written, report, client):
         for s in report["clients"][other]["sites"]:
             assert s.split("@")[0] not in html, s
     assert "shared-01" in html
+
+
+def test_csv_cells_cannot_run_as_formulas(tmp_path):
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    acme["ansible_facts"]["s4_software"]["sites"][0]["libraries"][0]["evidence"] = '=HYPERLINK("x","y")'
+    r = build_report(hvs, engine=fleet.FakeEngine(), as_of=fleet.AS_OF)
+    write_report(r, tmp_path)
+    rows = list(csv.DictReader((tmp_path / "findings.csv").open()))
+    jq = next(row for row in rows if row["product"] == "jquery" and row["site"] == "acme-blog")
+    assert jq["evidence"] == '\'=HYPERLINK("x","y")'
+    assert any(int(row["days_left"]) < 0 for row in rows if row["days_left"])   # negative numbers stay numbers
