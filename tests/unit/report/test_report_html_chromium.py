@@ -14,8 +14,8 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-import fleet
 import pytest
+import report_fleet as fleet
 
 from s4.report import build_report, write_report
 

@@ -6,8 +6,8 @@ import copy
 import datetime as _dt
 import json
 
-import fleet
 import pytest
+import report_fleet as fleet
 
 from s4.report import ReportInputError, build_report
 from s4.report.findings import debt_points, exposure_of, judge_status

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import fleet
 import pytest
+import report_fleet as fleet
 
 from s4.report import build_report
 

@@ -8,9 +8,9 @@ import io
 import json
 import re
 
-import fleet
 import jsonschema
 import pytest
+import report_fleet as fleet
 
 from s4.report import build_report, write_report
 from s4.report.writers import CSV_COLUMNS, IMPACT_CSV_COLUMNS, SCHEMA_PATH, findings_document

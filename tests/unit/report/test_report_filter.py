@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import fleet
 import pytest
+import report_fleet as fleet
 from ansible.errors import AnsibleFilterError
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 
-import fleet
+import report_fleet as fleet
 
 from s4.history import History
 from s4.report import build_report
