@@ -156,12 +156,8 @@ class Gatherer(object):
         if err:
             self.warnings.append("systemctl list-units failed: %s" % err)
             return []
-        files_out, err = _run([systemctl, "list-unit-files", "--type=service", "--no-legend", "--no-pager"], 20)
-        if err:
-            self.warnings.append("systemctl list-unit-files failed: %s" % err)
-            files_out = ""
-        return comp.services(comp.parse_systemctl_units(units_out), comp.parse_systemctl_unit_files(files_out),
-                             products)
+        units = comp.parse_systemctl_units(units_out)
+        return comp.services(units, comp.unit_file_states(units, self.root), products)
 
     def ports(self, products):
         tables = []
@@ -173,7 +169,7 @@ class Gatherer(object):
             self.warnings.append("no /proc/net/tcp: listening ports not gathered")
             return []
         owners = comp.socket_owners(self.p("/proc"))
-        return comp.listening_ports(tables, owners, products)
+        return comp.listening_ports(tables, owners, products, comp.processes_by_uid(self.p("/proc")))
 
     # -- web server configs -----------------------------------------------------------------------------------
     def vhosts(self):

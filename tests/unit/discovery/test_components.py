@@ -9,16 +9,53 @@ import sys
 from ansible_collections.smartt.s4.plugins.module_utils import s4_discovery_components as comp
 
 
-def test_systemctl_outputs_captured_from_a_bookworm_lab_container(fixtures):
+def _unit_tree(root):
+    """Unit files of ssh, dbus, console-getty and e2scrub_reap laid out as on a Debian 12 host."""
+    lib = root / "lib" / "systemd" / "system"
+    etc = root / "etc" / "systemd" / "system"
+    (etc / "multi-user.target.wants").mkdir(parents=True)
+    lib.mkdir(parents=True)
+    (lib / "ssh.service").write_text("[Unit]\nDescription=OpenBSD Secure Shell server\n[Service]\n"
+                                     "ExecStart=/usr/sbin/sshd -D\n[Install]\nWantedBy=multi-user.target\n"
+                                     "Alias=sshd.service\n")
+    (etc / "multi-user.target.wants" / "ssh.service").symlink_to("/lib/systemd/system/ssh.service")
+    (etc / "sshd.service").symlink_to("/lib/systemd/system/ssh.service")
+    (lib / "dbus.service").write_text("[Unit]\nDescription=D-Bus System Message Bus\n[Service]\nExecStart=x\n")
+    (lib / "e2scrub_reap.service").write_text("[Service]\nExecStart=x\n[Install]\nWantedBy=default.target\n")
+    (etc / "default.target.wants").mkdir()
+    (etc / "default.target.wants" / "e2scrub_reap.service").symlink_to("/lib/systemd/system/e2scrub_reap.service")
+    (etc / "console-getty.service").symlink_to("/dev/null")
+
+
+def test_systemctl_outputs_captured_from_a_bookworm_lab_container(fixtures, tmp_path):
     units = comp.parse_systemctl_units((fixtures / "systemd" / "list-units-bookworm.txt").read_text())
-    files = comp.parse_systemctl_unit_files((fixtures / "systemd" / "list-unit-files-bookworm.txt").read_text())
+    captured = {}
+    for line in (fixtures / "systemd" / "list-unit-files-bookworm.txt").read_text().splitlines():
+        parts = line.split()
+        captured[parts[0]] = parts[1]
     assert units["ssh.service"][1:] == ("active", "running")
     assert units["auditd.service"][0] == "not-found"
-    svcs = {s["name"]: s for s in comp.services(units, files, set())}
+    _unit_tree(tmp_path)
+    names = ["ssh.service", "sshd.service", "dbus.service", "console-getty.service", "e2scrub_reap.service"]
+    states = comp.unit_file_states(names, str(tmp_path))
+    # the unit directories give the same answer systemctl list-unit-files gave on the real container
+    assert states == {n: captured[n] for n in names}
+    assert comp.unit_file_states(["nowhere.service"], str(tmp_path)) == {"nowhere.service": "generated"}
+    svcs = {s["name"]: s for s in comp.services(units, states, set())}
     assert "auditd.service" not in svcs  # not-found units are dropped
     assert svcs["ssh.service"] == {"name": "ssh.service", "active": "active", "sub": "running",
                                    "enabled": "enabled", "product": "openssh"}
-    assert svcs["dbus.service"]["active"] == "active"
+    assert svcs["dbus.service"]["active"] == "active" and svcs["dbus.service"]["enabled"] == "static"
+    assert svcs["apt-daily.service"]["enabled"] == "unknown"
+
+
+def test_template_instances_are_enabled_through_their_template(tmp_path):
+    wants = tmp_path / "etc" / "systemd" / "system" / "multi-user.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "postgresql@15-main.service").symlink_to("/lib/systemd/system/postgresql@.service")
+    states = comp.unit_file_states(["postgresql@15-main.service", "postgresql@16-main.service"], str(tmp_path))
+    assert states["postgresql@15-main.service"] == "enabled"
+    assert states["postgresql@16-main.service"] == "generated"
 
 
 def test_service_products():
@@ -36,12 +73,32 @@ def test_proc_net_listening_sockets(fixtures):
     tcp6 = (fixtures / "proc" / "tcp6").read_text()
     inode4 = comp.parse_proc_net(tcp, "tcp")[0][2]
     inode6 = comp.parse_proc_net(tcp6, "tcp6")[0][2]
+    assert comp.parse_proc_net(tcp, "tcp")[0][3] == 0  # uid
     owners = {inode4: (44, "sshd"), inode6: (44, "sshd")}
     ports = comp.listening_ports([("tcp", tcp), ("tcp6", tcp6)], owners, set())
     assert ports == [
-        {"proto": "tcp", "address": "0.0.0.0", "port": 22, "process": "sshd", "pid": 44, "product": "openssh"},
-        {"proto": "tcp", "address": "::", "port": 22, "process": "sshd", "pid": 44, "product": "openssh"},
+        {"proto": "tcp", "address": "0.0.0.0", "port": 22, "process": "sshd", "pid": 44, "product": "openssh",
+         "owner": "fd"},
+        {"proto": "tcp", "address": "::", "port": 22, "process": "sshd", "pid": 44, "product": "openssh",
+         "owner": "fd"},
     ]
+
+
+def test_port_owner_by_uid_when_fds_are_unreadable():
+    """In a container without CAP_SYS_PTRACE root cannot read other users' /proc/<pid>/fd: fall back to the uid."""
+    text = (
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000   104        0 1111 1\n"
+        "   1: 0100007F:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000   105        0 2222 1\n"
+        "   2: 0100007F:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000   33         0 3333 1\n"
+    )
+    by_uid = {104: [(300, "mariadbd")], 105: [(400, "postgres"), (401, "postgres"), (402, "bash")],
+              33: [(500, "node"), (501, "php-fpm7.4")]}
+    ports = comp.listening_ports([("tcp", text)], {}, {"mariadb"}, by_uid)
+    got = {p["port"]: (p["pid"], p["product"], p["owner"]) for p in ports}
+    assert got[3306] == (300, "mariadb", "uid")
+    assert got[5432] == (400, "postgresql", "uid")
+    assert got[3000] == (None, None, None)  # two different servers run as uid 33: no guess
 
 
 def test_proc_net_addresses_and_states():
@@ -50,11 +107,11 @@ def test_proc_net_addresses_and_states():
         "   0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000   106        0 1111 1\n"
         "   1: 0100007F:0CEA 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000   106        0 2222 1\n"
     )
-    assert comp.parse_proc_net(text, "tcp") == [("127.0.0.1", 3306, 1111)]
+    assert comp.parse_proc_net(text, "tcp") == [("127.0.0.1", 3306, 1111, 106)]
     v6 = ("  sl  local_address remote_address st\n"
           "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 0 0 0 0 0 3333 1\n"
           "   1: 0000000000000000FFFF00000100007F:0050 00000000000000000000000000000000:0000 0A 0 0 0 0 0 4444 1\n")
-    assert comp.parse_proc_net(v6, "tcp6") == [("::1", 8080, 3333), ("127.0.0.1", 80, 4444)]
+    assert [x[:3] for x in comp.parse_proc_net(v6, "tcp6")] == [("::1", 8080, 3333), ("127.0.0.1", 80, 4444)]
     assert comp.comm_product("mariadbd", {"mariadb"}) == "mariadb"
     assert comp.comm_product("java", {"apache-tomcat"}) == "apache-tomcat"
 
