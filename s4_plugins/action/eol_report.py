@@ -72,6 +72,9 @@ class ActionModule(ActionBase):
             hosts = (task_vars.get("groups") or {}).get("s4_in_scope") or []
         if isinstance(hosts, str) or not isinstance(hosts, (list, tuple)):
             raise AnsibleActionFail(f"hosts must be a list of inventory hostnames, got {hosts!r}")
+        if not hosts:
+            raise AnsibleActionFail("no hosts to report on: the inventory has no s4_in_scope hosts "
+                                    "(use a smartt.s4.cmdb CMDB inventory, e.g. -i inventories/lab)")
         as_of = args.get("as_of")
         if as_of in (None, ""):
             as_of = _dt.datetime.now(_dt.UTC).date()

@@ -147,3 +147,14 @@ def test_filter_on_real_hostvars(env):
     expected = build_report(fleet.hostvars(), as_of="2026-11-27")["findings"]
     want = ",".join(sorted(f["responsible"] for f in expected if f["status"] == "eol"))
     assert f"S4COUNT {want}" in proc.stdout
+
+
+def test_inventory_without_in_scope_hosts_is_refused(env, tmp_path):
+    e, _ = env
+    (tmp_path / "inv").mkdir()
+    (tmp_path / "inv" / "hosts.yml").write_text("all:\n  hosts:\n    somehost: {}\n")
+    dest = tmp_path / "out"
+    proc = run(e, tmp_path, "playbooks/eol_report.yml", "-e", f"s4_report_dir={dest}", check=False)
+    assert proc.returncode != 0
+    assert "no hosts to report on" in proc.stdout
+    assert not dest.exists()
