@@ -617,9 +617,10 @@ def walk_docroot(docroot, max_depth, max_files, deadline):
                     if e.name in PRUNE_DIRS and e.name not in ("vendor",):
                         skip(e.path, "pruned (%s)" % e.name)
                         continue
-                    if e.name == "vendor":
-                        # PHP dependencies: covered by composer.lock; not walked
-                        skip(e.path, "pruned (vendor)")
+                    if e.name == "vendor" and (os.path.isdir(os.path.join(e.path, "composer"))
+                                               or os.path.isfile(os.path.join(e.path, "autoload.php"))):
+                        # Composer's PHP dependencies: covered by composer.lock; not walked
+                        skip(e.path, "pruned (composer vendor)")
                         continue
                     if depth + 1 > max_depth:
                         walk["truncated"] = True

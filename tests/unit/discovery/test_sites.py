@@ -149,6 +149,10 @@ def _site_tree(fixtures, root):
     (root / "jquery-latest.js").symlink_to(root / "wp-includes" / "js" / "jquery" / "jquery.js")
     (root / "node_modules" / "left-pad").mkdir(parents=True)
     shutil.copytree(fixtures / "apps" / "laravel", root / "tools")
+    (root / "tools" / "vendor" / "autoload.php").write_text("<?php\n")
+    # a front-end vendor directory (not Composer's) is walked
+    (root / "js" / "vendor").mkdir(parents=True)
+    shutil.copy(fixtures / "js" / "underscore.js", root / "js" / "vendor" / "underscore.js")
     return root
 
 
@@ -160,13 +164,14 @@ def test_walk_docroot(fixtures, tmp_path):
     assert ("wordpress", "5.7.14", ".") in found
     assert ("laravel", "10.48.4", "tools") in found
     assert {(x["product"], x["version"]) for x in libs} == {("jquery", "3.5.1"), ("jquery-ui", "1.12.1"),
-                                                            ("jquery-migrate", "3.3.2"), ("bootstrap", "4.5.2")}
+                                                            ("jquery-migrate", "3.3.2"), ("bootstrap", "4.5.2"),
+                                                            ("underscore", "1.9.1")}
     jq = next(x for x in libs if x["product"] == "jquery")
     assert jq["files"] == 3  # jquery.js, jquery.min.js and the in-docroot symlink to jquery.js
     reasons = {os.path.relpath(s["path"], root): s["reason"] for s in walk["skipped"]}
     assert reasons["etc"] == "symlink out of the docroot (-> /etc) not followed"
     assert reasons["node_modules"] == "pruned (node_modules)"
-    assert reasons["tools/vendor"] == "pruned (vendor)"
+    assert reasons["tools/vendor"] == "pruned (composer vendor)"
     assert walk["truncated"] is False and walk["files"] > 5
 
 
