@@ -26,7 +26,7 @@ options:
     type: raw
     required: true
   root_map:
-    description: Manifests only. Source root to target root, when the data moved (C({"/srv/www": "/var/www"})).
+    description: 'Manifests only. Source root to target root, when the data moved (C({"/srv/www": "/var/www"})).'
     type: dict
   ignore:
     description:
