@@ -118,3 +118,35 @@ def sparkline(series: list[dict[str, Any]], width: int = 120, height: int = 28) 
             f'height="{height}" viewBox="0 0 {width} {height}"><title>{_e(title)}</title>'
             f'<polyline fill="none" stroke="#2c3e50" stroke-width="1.5" points="{poly}"/>'
             f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.5" fill="#c0392b"/></svg>')
+
+
+def trend_chart(chart_id: str, title: str, series: list[dict[str, Any]], width: int = 760, height: int = 180) -> str:
+    """Debt score per gather run: a line with one ``circle.trend-point`` per run."""
+    left, right, top, bottom = 50, 20, 28, 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{_e(chart_id)}" role="img" '
+             f'aria-label="{_e(title)}" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+             f'<text x="0" y="16" class="chart-title">{_e(title)}</text>']
+    if not series:
+        parts.append(f'<text x="{left}" y="{top + 20}" class="empty">no gather history yet</text></svg>')
+        return "".join(parts)
+    scores = [float(p["score"]) for p in series]
+    hi = max(scores) or 1.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = len(series)
+    pts = [(left + (i / (n - 1) if n > 1 else 0.5) * plot_w, top + plot_h - s / hi * plot_h)
+           for i, s in enumerate(scores)]
+    parts.append(f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
+                 'stroke="#555"/>')
+    parts.append(f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" class="tick-label">{hi:g}</text>'
+                 f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" class="tick-label">0</text>')
+    if n > 1:
+        parts.append('<polyline fill="none" stroke="#2c3e50" stroke-width="2" points="'
+                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + '"/>')
+    for (x, y), p in zip(pts, series, strict=True):
+        parts.append(f'<circle class="trend-point" data-date="{_e(p["date"])}" data-score="{_e(p["score"])}" '
+                     f'cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#c0392b"><title>{_e(p["date"])}: {_e(p["score"])}'
+                     '</title></circle>')
+    for (x, _), p in ((pts[0], series[0]), (pts[-1], series[-1])):
+        parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle" class="tick-label">{_e(p["date"])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -44,6 +44,16 @@ def _client_rows(findings: list[dict[str, Any]], client_ids: list[str]) -> list[
     return [(c, _counts([f for f in findings if c in f["clients"]])) for c in client_ids]
 
 
+def fleet_trend(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Sum of the host scores of each gather run in the trend."""
+    totals: dict[tuple[str, int], float] = {}
+    for series in report["debt"]["trend"]["hosts"].values():
+        for p in series:
+            key = (p["date"], int(p["run"]))
+            totals[key] = totals.get(key, 0.0) + float(p["score"])
+    return [{"date": d, "run": run, "score": round(totals[(d, run)], 2)} for d, run in sorted(totals)]
+
+
 def render_report(report: dict[str, Any]) -> str:
     as_of = _dt.date.fromisoformat(report["as_of"])
     findings = report["findings"]
@@ -54,6 +64,8 @@ def render_report(report: dict[str, Any]) -> str:
                                                     _product_rows(findings))),
         "chart_client": Markup(charts.stacked_bars("chart-status-by-client", "Findings by client and status",
                                                    _client_rows(findings, client_ids))),
+        "chart_trend": Markup(charts.trend_chart("chart-debt-trend", "Fleet technical debt per gather run",
+                                                 fleet_trend(report))),
         "chart_timeline": Markup(charts.timeline("chart-eol-timeline", "Support end dates (past year and ahead)",
                                                  report["timeline"], as_of, report["eol_soon_days"])),
     }

@@ -186,3 +186,35 @@ def test_client_page_sorts_and_filters(fleet_report, tmp_path):
     assert seen["hostsAsc"] == sorted(seen["initialHosts"], key=_key)
     assert sorted(seen["filteredIds"]) == sorted(f["id"] for f in acme if f["product"] == "wordpress")
     assert {b["key"] for b in seen["productBars"]} == {f["product"] for f in acme}
+
+
+def test_debt_trend_chart_has_a_point_per_run(tmp_path):
+    from s4.history import History
+
+    db = tmp_path / "history.sqlite"
+    with History(db) as hist:
+        for started in ("2026-06-01T10:00:00Z", "2026-09-01T10:00:00Z", "2026-09-01T18:00:00Z"):
+            hist.record_run({h: {"status": "ok", "facts": f} for h, f in fleet.FACTS.items()}, started_at=started,
+                            finished_at=started)
+    r = build_report(fleet.hostvars(), engine=fleet.FakeEngine(), as_of=fleet.AS_OF, history_db=db)
+    write_report(r, tmp_path / "out")
+    page = tmp_path / "out" / "report.html"
+    page.write_text(page.read_text().replace("</body>", """<script>
+      var pts = Array.prototype.map.call(document.querySelectorAll('#chart-debt-trend circle.trend-point'),
+        function (c) { return [c.getAttribute('data-date'), +c.getAttribute('data-score'), +c.getAttribute('cy')]; });
+      var pre = document.createElement('pre'); pre.id = 's4-trend'; pre.textContent = JSON.stringify(pts);
+      document.body.appendChild(pre);
+    </script></body>"""))
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=180).stdout
+    pts = json.loads(_html.unescape(re.search(r'<pre id="s4-trend">(.*?)</pre>', dom, re.S).group(1)))
+    assert [p[0] for p in pts] == ["2026-06-01", "2026-09-01", "2026-09-01"]     # two runs on one day: two points
+    per_run = {}
+    for series in r["debt"]["trend"]["hosts"].values():
+        for p in series:
+            per_run[p["run"]] = per_run.get(p["run"], 0) + p["score"]
+    assert [p[1] for p in pts] == [round(per_run[k], 2) for k in sorted(per_run)]
+    # same facts judged later carry more debt (further past EOL): the line rises, i.e. cy falls
+    assert pts[0][1] < pts[1][1] and pts[0][2] > pts[1][2]
