@@ -217,3 +217,19 @@ def test_timeline_holds_support_ends_from_a_year_ago_on():
     assert ev[("php", "7.4")]["hosts"] == ["mvps-acme-01"]
     assert ev[("php", "7.4")]["days_left"] < 0
     assert ("jquery", "1.12") not in ev      # 2016: long past, not on the timeline
+
+
+def test_real_engine_and_catalog_compat_agree_on_the_blocking_app():
+    """With s4.lifecycle's engine and its PHP compat data: the recommended PHP for acme-blog's host is outside
+    WordPress 5.7's range, and the release the plan asks for does support it."""
+    from s4.lifecycle import Engine
+
+    engine = Engine.load_default()
+    r = build_report(fleet.hostvars(), as_of=fleet.AS_OF)          # default engine and Compat.from_engine
+    (issue,) = [i for i in r["interop"] if i["type"] == "app-blocks-php-uplift" and i["host"] == "mvps-acme-01"]
+    target, need = issue["php"]["target"], issue["php"]["app_needs"]
+    compat = Compat.from_engine(engine)
+    assert not compat.php_range("wordpress", "5.7.11").allows(target)
+    assert need is not None and compat.php_range("wordpress", need).allows(target)
+    plan = r["plans"]["sites"]["mvps-acme-01/acme-blog"]["steps"]
+    assert f"to {need} or later" in plan[0]["action"]
