@@ -149,7 +149,8 @@ def parse_apache_config(text, path):
         if fm:
             fcgi = ("unix:" + fm.group(1)) if fm.group(1) else fm.group(2)
         servers.append({
-            "server": "apache2", "server_names": [n.split(":")[0] for n in names if n], "listen": [listen],
+            "server": "httpd" if path.startswith("/etc/httpd/") else "apache2",
+            "server_names": [n.split(":")[0] for n in names if n], "listen": [listen],
             "root": _unquote(roots[0]).rstrip("/") if roots else None, "fastcgi": fcgi, "config": path,
         })
     return servers

@@ -65,7 +65,7 @@ def gathered(ssh, tmp_path_factory):
     refused = _playbook(tmp, "--limit", "mvps-acme-01,colo-01")
     colo_after = _accepted_ssh_logins(ssh, "colo-01")
     out = json.loads(r.stdout)
-    facts = {h: res["ansible_facts"]["s4_software"] for h, res in out["plays"][1]["tasks"][0]["hosts"].items()}
+    facts = {h: res["ansible_facts"]["s4_software"] for h, res in out["plays"][2]["tasks"][0]["hosts"].items()}
     return {"tmp": tmp, "out": out, "facts": facts, "refused": refused, "colo": (colo_before, colo_after)}
 
 
@@ -98,8 +98,8 @@ def test_colo_01_is_never_contacted(gathered):
     refused = gathered["refused"]
     assert refused.returncode != 0
     out = json.loads(refused.stdout)
-    assert len(out["plays"]) == 1
-    msg = out["plays"][0]["tasks"][0]["hosts"]["colo-01"]["msg"]
+    assert len(out["plays"]) == 2  # the CMDB check (no localhost in the limit) and the refusal; no gathering
+    msg = out["plays"][1]["tasks"][0]["hosts"]["colo-01"]["msg"]
     assert msg.startswith("refused: colo-01 (colocation) is out of the S4 scope")
 
 
@@ -199,5 +199,5 @@ def test_second_run_reports_no_change(gathered):
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout)
     assert out["stats"]["mvps-acme-01"]["changed"] == 0
-    summary = out["plays"][1]["tasks"][2]["hosts"]["mvps-acme-01"]["msg"]
+    summary = out["plays"][2]["tasks"][2]["hosts"]["mvps-acme-01"]["msg"]
     assert "mvps-acme-01: no change" in summary

@@ -52,10 +52,10 @@ def estate(tmp_path, fixtures):
     return tmp_path, inv, site
 
 
-def _play(tmp, inv, *args):
+def _play(tmp, inv, *args, unparsed_failed="true"):
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=f"{BIN}:{os.environ.get('PATH', '')}",
                ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp / "facts"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_INVENTORY_UNPARSED_FAILED=unparsed_failed)
     return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inv), "playbooks/gather_software.yml",
                            "-e", f"s4_history_db={tmp / 'history.sqlite'}", *args],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
@@ -72,7 +72,7 @@ def test_gather_records_history_and_is_idempotent(estate):
     stats = _stats(r1.stdout)
     assert "colo-01" not in stats or stats["colo-01"]["unreachable"] == 0 and stats["colo-01"]["ok"] == 0
     plays = json.loads(r1.stdout)["plays"]
-    facts_task = plays[1]["tasks"][0]["hosts"]["local-01"]
+    facts_task = plays[2]["tasks"][0]["hosts"]["local-01"]
     s4 = facts_task["ansible_facts"]["s4_software"]
     sites = {s["name"]: s for s in s4["sites"]}
     assert sites["acme-blog"]["apps"][0]["version"] == "5.7.14"
@@ -91,7 +91,7 @@ def test_gather_records_history_and_is_idempotent(estate):
     vp = site / "wp-includes" / "version.php"
     vp.write_text(vp.read_text().replace("5.7.14", "5.7.15"))
     r3 = _play(tmp, inv)
-    summary = json.loads(r3.stdout)["plays"][1]["tasks"][2]["hosts"]["local-01"]["msg"]
+    summary = json.loads(r3.stdout)["plays"][2]["tasks"][2]["hosts"]["local-01"]["msg"]
     assert "local-01: wordpress 5.7.14 -> 5.7.15 (site acme-blog)" in summary
 
 
@@ -100,9 +100,23 @@ def test_out_of_scope_limit_is_refused_before_any_connection(estate):
     r = _play(tmp, inv, "--limit", "local-01,colo-01")
     assert r.returncode != 0
     out = json.loads(r.stdout)
-    refused = out["plays"][0]["tasks"][0]["hosts"]["colo-01"]
+    refused = out["plays"][1]["tasks"][0]["hosts"]["colo-01"]
     assert refused["failed"] is True
     assert refused["msg"].startswith("refused: colo-01 (colocation) is out of the S4 scope")
-    assert len(out["plays"]) == 1  # the gathering play never started
+    assert len(out["plays"]) == 2  # the gathering play never started
     assert out["stats"]["colo-01"]["unreachable"] == 0
+    assert not (tmp / "history.sqlite").exists()
+
+
+def test_invalid_cmdb_runs_nothing(estate):
+    tmp, inv, _site = estate
+    inv.write_text(inv.read_text().replace("service: mvps", "service: vps"))
+    # even where ansible is not told to fail on unparsed inventories, the playbook stops with a clear message
+    r = _play(tmp, inv, unparsed_failed="false")
+    assert r.returncode != 0
+    out = json.loads(r.stdout)
+    msg = out["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
+    assert msg.startswith("no smartt.s4.cmdb inventory was parsed: the CMDB is missing or invalid")
+    assert "host local-01: service: unknown service class 'vps'" in r.stderr
+    assert len(out["plays"]) == 1
     assert not (tmp / "history.sqlite").exists()
