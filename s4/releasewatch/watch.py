@@ -160,6 +160,10 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
                     store.mark_sent(entry["client"], entry["announcements"], entry["message_id"], now)
                     entry["status"] = "sent"
                     sent += 1
+                    draft = outbox / _eml_name(entry["client"])
+                    if draft.is_file():  # the dry run's draft of what was just sent
+                        draft.unlink()
+                        eml_removed.append(draft.name)
                     if refused:
                         entry["refused"] = refused
                         warnings.append(f"client {entry['client']}: server refused {', '.join(refused)}")
