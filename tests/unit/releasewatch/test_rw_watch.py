@@ -343,3 +343,21 @@ def test_cli_smtp_down_exit_1(tmp_path, history_db, catalog_dir, capsys):
                   str(free_port()), "--smtp-timeout", "5"])
     assert rc == 1
     assert "cannot use SMTP server" in capsys.readouterr().err
+
+
+def test_drafts_of_the_dry_run_are_dropped_once_sent(tmp_path, hostvars, history_db, catalog_dir, engine,
+                                                    smtp_server):
+    run(hostvars, opts(tmp_path, history_db, catalog_dir), engine=engine)
+    outbox = tmp_path / "out" / "outbox"
+    assert sorted(p.name for p in outbox.iterdir()) == ["acme.eml", "globex.eml"]
+    draft = parsed((outbox / "acme.eml").read_bytes())
+    handler = Recorder()
+    port = smtp_server(handler)
+    r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=SmtpConfig(host="127.0.0.1", port=port)),
+            engine=engine)
+    assert r["sent"] == 2 and sorted(r["outbox"]["removed"]) == ["acme.eml", "globex.eml"]
+    assert list(outbox.iterdir()) == []
+    sent = {parsed(raw)["X-S4-Client"]: parsed(raw) for _, _, raw in handler.messages}
+    # what was drafted is what was sent (deterministic: same ids, same body)
+    assert sent["acme"]["Message-ID"] == draft["Message-ID"]
+    assert text_of(sent["acme"]) == text_of(draft)
