@@ -193,6 +193,16 @@ def _target_text(f: dict[str, Any]) -> str:
     return f"{name} {rec.get('version') or rec.get('cycle')}"
 
 
+def versions_text(versions: list[str]) -> str:
+    """"1.12.4" / "1.7.1, 2.2.4" / "1.7.1 ... 2.2.4 (34 copies)"."""
+    vs = sorted(set(versions), key=version_key)
+    if len(versions) <= 3 and len(vs) == len(versions):
+        return ", ".join(vs)
+    if len(vs) == 1:
+        return f"{vs[0]} ({len(versions)} copies)"
+    return f"{vs[0]} ... {vs[-1]} ({len(versions)} copies)"
+
+
 def _major_path(frm: str | None, to: str | None) -> list[str]:
     a, b = version_key(frm)[:1], version_key(to)[:1]
     if not a or not b or b[0] <= a[0]:
@@ -265,9 +275,21 @@ def uplift_plans(findings: list[dict[str, Any]], hosts: list[HostInput], compat:
                 elif needs_action(f):
                     app_steps.append(add(f"Upgrade {f['product']} {f['version']} to {_target_text(f)}", f,
                                          f["responsible"], "Test it on the POC copy of the site.", []))
-            elif f["kind"] == "frontend" and needs_action(f):
-                add(f"Upgrade front-end library {f['product']} {f['version']} to {_target_text(f)}", f,
-                    f["responsible"], "Check the site's scripts/plugins against the new API.", [])
+        # front-end libraries (and anything else found in the docroot): one step per product and target,
+        # however many copies the site ships
+        others: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+        for f in sf:
+            if f["kind"] != "webapp" and needs_action(f):
+                label = "front-end library" if f["kind"] in ("frontend", "library") else f["kind"]
+                others[(label, f["product"], _target_text(f), f["responsible"])].append(f)
+        for (label, product, target_text, responsible), fs in sorted(others.items()):
+            versions = versions_text([f["version"] for f in fs])
+            paths = sorted({p for f in fs for p in f["paths"]})
+            note = "Check the site's scripts/plugins against the new API."
+            if len(fs) > 1:
+                note += f" Copies: {', '.join(paths[:5])}{' ...' if len(paths) > 5 else ''}."
+            add(f"Upgrade {label} {product} {versions} to {target_text}", fs[0], responsible, note, [])
+            steps[-1]["from"] = versions
         if target and pf is not None:
             php_step = add(f"Move the site from PHP {pf['cycle']} to PHP {target}", pf, "provider",
                            "Switch the site's FPM pool/socket to the new version on the POC, then in production.",

@@ -11,7 +11,7 @@ import jinja2
 from markupsafe import Markup
 
 from s4.report import charts
-from s4.report.analysis import needs_action
+from s4.report.analysis import needs_action, versions_text, worst
 from s4.report.history import trend_direction
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -80,6 +80,23 @@ def _own(f: dict[str, Any], client_id: str, own_sites: set[tuple[str, str]]) -> 
     return g
 
 
+def grouped(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings merged per (host, site, product, target): a site shipping 30 copies of jQuery is one to-do."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for f in findings:
+        rec = f.get("recommended") or {}
+        key = (f["host"], f["site"] or "", f["product"], rec.get("product"), rec.get("version") or rec.get("cycle"))
+        groups.setdefault(key, []).append(f)
+    out = []
+    for fs in groups.values():
+        first = fs[0]
+        ends = [f["support_end"] for f in fs if f.get("support_end")]
+        out.append({**first, "status": worst([f["status"] for f in fs]),
+                    "version": versions_text([f["version"] for f in fs]),
+                    "support_end": min(ends) if ends else None, "copies": len(fs)})
+    return out
+
+
 def client_view(report: dict[str, Any], client_id: str) -> dict[str, Any]:
     """What one client sees: their hosts, sites, findings, their to-dos and Smartt's steps - and nothing that
     names another client or another client's site (shared hosting)."""
@@ -106,8 +123,8 @@ def client_view(report: dict[str, Any], client_id: str) -> dict[str, Any]:
     return {
         "client": client, "client_id": client_id, "findings": findings,
         "unsupported": [f for f in findings if needs_action(f)],
-        "must_do": [f for f in findings if f["responsible"] == "client" and needs_action(f)],
-        "provider_does": [f for f in findings if f["responsible"] == "provider" and needs_action(f)],
+        "must_do": grouped([f for f in findings if f["responsible"] == "client" and needs_action(f)]),
+        "provider_does": grouped([f for f in findings if f["responsible"] == "provider" and needs_action(f)]),
         "their_steps": their_steps, "provider_steps": provider_steps,
         "hosts": [h for h in report["hosts"] if h["name"] in hosts],
         "sites": [s for h in report["hosts"] for s in h["sites"] if s.get("client") == client_id],

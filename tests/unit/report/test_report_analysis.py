@@ -233,3 +233,18 @@ def test_real_engine_and_catalog_compat_agree_on_the_blocking_app():
     assert need is not None and compat.php_range("wordpress", need).allows(target)
     plan = r["plans"]["sites"]["mvps-acme-01/acme-blog"]["steps"]
     assert f"to {need} or later" in plan[0]["action"]
+
+
+def test_many_copies_of_a_library_are_one_plan_step():
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    libs = acme["ansible_facts"]["s4_software"]["sites"][0]["libraries"]
+    for v in ("1.12.0", "1.12.2", "1.12.1"):
+        libs.append({"product": "jquery", "version": v, "path": f"/srv/www/acme-blog/old/jquery-{v}.js",
+                     "evidence": "banner"})
+    r = _report(hvs)
+    assert len([f for f in r["findings"] if f["product"] == "jquery" and f["site"] == "acme-blog"]) == 4
+    steps = [s for s in r["plans"]["sites"]["mvps-acme-01/acme-blog"]["steps"] if s["product"] == "jquery"]
+    assert len(steps) == 1
+    assert steps[0]["from"] == "1.12.0 ... 1.12.4 (4 copies)"
+    assert "jquery-1.12.2.js" in steps[0]["notes"]

@@ -176,3 +176,18 @@ def test_csv_cells_cannot_run_as_formulas(tmp_path):
     jq = next(row for row in rows if row["product"] == "jquery" and row["site"] == "acme-blog")
     assert jq["evidence"] == '\'=HYPERLINK("x","y")'
     assert any(int(row["days_left"]) < 0 for row in rows if row["days_left"])   # negative numbers stay numbers
+
+
+def test_client_todo_merges_copies_of_a_library(tmp_path):
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    libs = acme["ansible_facts"]["s4_software"]["sites"][0]["libraries"]
+    for v in ("1.12.0", "1.12.1"):
+        libs.append({"product": "jquery", "version": v, "path": f"/srv/www/acme-blog/old/jquery-{v}.js"})
+    r = build_report(hvs, engine=fleet.FakeEngine(), as_of=fleet.AS_OF)
+    write_report(r, tmp_path)
+    html = (tmp_path / "clients" / "acme.html").read_text()
+    must_do = html.split('id="must-do"')[1].split("</ul>")[0]
+    assert must_do.count("<strong>jquery") == 1
+    assert "<strong>jquery 1.12.0, 1.12.1, 1.12.4</strong>" in must_do
+    assert 'id="count-must-do">3<' in html      # jquery (3 copies), wordpress 5.7 and wordpress 6.2 (acme-shop)
