@@ -169,7 +169,7 @@ class Gatherer(object):
             self.warnings.append("no /proc/net/tcp: listening ports not gathered")
             return []
         owners = comp.socket_owners(self.p("/proc"))
-        return comp.listening_ports(tables, owners, products, comp.processes_by_uid(self.p("/proc")))
+        return comp.listening_ports(tables, owners, products, lambda: comp.processes_by_uid(self.p("/proc")))
 
     # -- web server configs -----------------------------------------------------------------------------------
     def vhosts(self):

@@ -598,6 +598,7 @@ def comm_product(comm, installed_products):
 
 
 def listening_ports(tables, owners, installed_products, by_uid=None):
+    # by_uid may be a callable, called only when a socket has no readable owner
     """tables: [(proto, text)] of /proc/net files; returns the contract's ports list (deduplicated, sorted).
 
     A socket whose owner cannot be read from /proc/<pid>/fd (no CAP_SYS_PTRACE, e.g. in a container) is given
@@ -614,7 +615,9 @@ def listening_ports(tables, owners, installed_products, by_uid=None):
             seen.add(key)
             pid, comm = owners.get(inode, (None, None))
             how = "fd" if pid is not None else None
-            if pid is None and by_uid:
+            if pid is None and by_uid is not None:
+                if callable(by_uid):
+                    by_uid = by_uid()
                 known = [(xp, xc) for xp, xc in by_uid.get(uid, []) if comm_product(xc, installed_products)]
                 products = set(comm_product(xc, installed_products) for _xp, xc in known)
                 if len(products) == 1:

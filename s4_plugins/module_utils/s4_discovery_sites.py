@@ -480,11 +480,17 @@ LIBRARY_NAME_RE = re.compile(r"jquery|bootstrap|angular|moment|lodash|underscore
 
 
 def is_library_candidate(relpath):
-    """A .js/.css file whose name or one of its two parent directories names a known library."""
+    """A .js/.css file named after a known library, or a minified/core file in a directory named after one
+    (wp-includes/js/jquery/ui/core.min.js). Keeps the number of files opened small in big JS trees."""
     if not relpath.endswith((".js", ".css")):
         return False
-    tail = "/".join(relpath.split("/")[-3:])
-    return bool(LIBRARY_NAME_RE.search(tail))
+    parts = relpath.split("/")
+    name = parts[-1]
+    if LIBRARY_NAME_RE.search(name):
+        return True
+    if name.endswith((".min.js", ".min.css")) or name in ("core.js", "index.js", "version.js"):
+        return bool(LIBRARY_NAME_RE.search("/".join(parts[-3:-1])))
+    return False
 
 _BANNERS = [
     ("jquery-ui", re.compile(r"jQuery UI\s*-\s*v(\d+\.\d+\.\d+)")),
