@@ -99,7 +99,11 @@ class Sender:
         except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
             self._quit()
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-            if isinstance(exc, socket.timeout):
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                reason = f"TLS certificate not trusted ({exc.verify_message}); set ca_file or verify_tls"
+            elif isinstance(exc, ssl.SSLError):
+                reason = f"TLS failed ({exc.reason or exc})"
+            elif isinstance(exc, socket.timeout):
                 reason = "timed out"
             raise DeliveryError(f"cannot use SMTP server {cfg.describe()}: {reason}") from None
         return self

@@ -361,3 +361,51 @@ def test_drafts_of_the_dry_run_are_dropped_once_sent(tmp_path, hostvars, history
     # what was drafted is what was sent (deterministic: same ids, same body)
     assert sent["acme"]["Message-ID"] == draft["Message-ID"]
     assert text_of(sent["acme"]) == text_of(draft)
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    import datetime as _dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = _dt.datetime.now(_dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - _dt.timedelta(days=1))
+            .not_valid_after(now + _dt.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    crt, pem = tmp / "smtp.crt", tmp / "smtp.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return crt, pem
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_smtp_tls_modes_verify_the_server(tmp_path, hostvars, history_db, catalog_dir, engine, smtp_server,
+                                          security):
+    import ssl
+
+    crt, pem = _self_signed(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(crt, pem)
+    handler = Recorder()
+    if security == "starttls":
+        port = smtp_server(handler, tls_context=server_ctx, require_starttls=True)
+    else:
+        port = smtp_server(handler, ssl_context=server_ctx)
+    # without the CA the certificate is not trusted: nothing sent, a clear error
+    untrusted = SmtpConfig(host="127.0.0.1", port=port, security=security, timeout=10)
+    r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=untrusted), engine=engine)
+    assert r["sent"] == 0 and handler.messages == []
+    assert "cannot use SMTP server" in r["error"] and "TLS certificate not trusted" in r["error"]
+    trusted = SmtpConfig(host="127.0.0.1", port=port, security=security, timeout=10, ca_file=str(crt))
+    r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=trusted), engine=engine)
+    assert r["error"] is None and r["sent"] == 2 and len(handler.messages) == 2
