@@ -273,6 +273,7 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
         rec = f["recommended"]
         if f["kind"] == "os" and rec and rec.get("cycle") and f["status"] in ("eol", "eol-soon"):
             target_distro = f"{rec.get('product') or f['product']}-{rec['cycle']}"
+    site_items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for site in view.sites:
         for kind, items in (("webapp", site["apps"]), ("frontend", site["libraries"])):
             for item in items:
@@ -280,6 +281,15 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                     continue
                 path = item.get("path")
                 product = str(item["product"])
+                key = (str(site["name"]), kind, product, str(item.get("version") or ""))
+                if key in site_items:      # the same release shipped twice in one site: one finding, all paths
+                    same = site_items[key]
+                    if path and path not in same["paths"]:
+                        same["paths"].append(path)
+                    ev = str(item.get("evidence") or "")
+                    if ev and ev not in same["evidence"].split("; "):
+                        same["evidence"] = f"{same['evidence']}; {ev}" if same["evidence"] else ev
+                    continue
                 packaged = kind == "webapp" and view.packaged_app(product, path)
                 if packaged:
                     responsible, note = "provider", NOTE_PROVIDER_PACKAGED
@@ -293,6 +303,7 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                     paths=[path] if path else [], evidence=str(item.get("evidence") or ""),
                     distro=distro if packaged else None, responsible=responsible, note=note, units=[],
                 ))
+                site_items[key] = out[-1]
     if host.service == "internal":
         for f in out:
             f["responsible"], f["responsible_note"] = "provider", NOTE_INTERNAL

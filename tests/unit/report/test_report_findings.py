@@ -212,3 +212,13 @@ def test_site_served_from_the_distro_package_dir(packages, responsible):
     wp = _find(_report(hvs), "mvps-acme-01", "wordpress", "acme-blog")
     assert wp["responsible"] == responsible
     assert wp["install_source"] == ("dpkg" if responsible == "provider" else "docroot")
+
+
+def test_the_same_release_shipped_twice_in_a_site_is_one_finding():
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    acme["ansible_facts"]["s4_software"]["sites"][0]["libraries"].append(
+        {"product": "jquery", "version": "1.12.4", "path": "/srv/www/acme-blog/vendor/jquery.js", "evidence": "npm"})
+    jq = _find(_report(hvs), "mvps-acme-01", "jquery", "acme-blog")
+    assert jq["paths"] == ["/srv/www/acme-blog/js/jquery.min.js", "/srv/www/acme-blog/vendor/jquery.js"]
+    assert jq["evidence"] == "banner; npm"
