@@ -281,9 +281,9 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                     continue
                 path = item.get("path")
                 product = str(item["product"])
-                key = (str(site["name"]), kind, product, str(item.get("version") or ""))
-                if key in site_items:      # the same release shipped twice in one site: one finding, all paths
-                    same = site_items[key]
+                skey = (str(site["name"]), kind, product, str(item.get("version") or ""))
+                if skey in site_items:      # the same release shipped twice in one site: one finding, all paths
+                    same = site_items[skey]
                     if path and path not in same["paths"]:
                         same["paths"].append(path)
                     ev = str(item.get("evidence") or "")
@@ -303,7 +303,7 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                     paths=[path] if path else [], evidence=str(item.get("evidence") or ""),
                     distro=distro if packaged else None, responsible=responsible, note=note, units=[],
                 ))
-                site_items[key] = out[-1]
+                site_items[skey] = out[-1]
     if host.service == "internal":
         for f in out:
             f["responsible"], f["responsible_note"] = "provider", NOTE_INTERNAL
