@@ -112,6 +112,8 @@ def _print(r: dict[str, Any]) -> None:
           f"{len(r['new_announcements'])} new, {len(r['announcements'])} announced in total")
     for a in r["new_announcements"]:
         print(f"  new: {a['id']}: {a['title']} (clients: {', '.join(a['clients']) or 'none'})")
+    for a in r["late_clients"]:
+        print(f"  clients newly concerned by {a['id']}: {', '.join(a['clients'])}")
     print(f"site: {r['site']['dir']} ({len(r['site']['changed'])} file(s) changed)")
     for n in r["notices"]:
         where = n.get("eml") or ", ".join(n["recipients"])

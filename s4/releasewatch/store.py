@@ -92,10 +92,23 @@ class Store:
                 " data_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (decision.id, decision.kind, decision.product, decision.cycle, decision.version, decision.title,
                  data["released"], data["ready_on"], decided_on, json.dumps(data, sort_keys=True)))
-            for client_id, recipients in clients:
-                self.db.execute(
-                    "INSERT INTO deliveries(announcement_id, client_id, status, recipients) VALUES (?,?,?,?)",
-                    (decision.id, client_id, "pending" if recipients else "not-notified", ",".join(recipients)))
+            self._add(decision.id, clients)
+
+    def _add(self, announcement_id: str, clients: Iterable[tuple[str, list[str]]]) -> list[str]:
+        added = []
+        for client_id, recipients in clients:
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO deliveries(announcement_id, client_id, status, recipients) VALUES (?,?,?,?)",
+                (announcement_id, client_id, "pending" if recipients else "not-notified", ",".join(recipients)))
+            if cur.rowcount:
+                added.append(client_id)
+        return added
+
+    def add_clients(self, announcement_id: str, clients: Iterable[tuple[str, list[str]]]) -> list[str]:
+        """Delivery rows for clients an existing announcement did not have yet (a host gathered or onboarded
+        later); clients that already have a row are left alone. Returns the clients added."""
+        with self.db:
+            return self._add(announcement_id, clients)
 
     # deliveries
     def deliveries(self, status: str | None = None) -> list[dict[str, Any]]:

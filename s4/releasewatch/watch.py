@@ -3,7 +3,9 @@
 Steps:
 1. releases from the catalog (malformed entries skipped with a warning) -> policy -> decisions as of ``as_of``;
 2. decisions not in the store are recorded, each with a delivery row per affected client (from the latest gather
-   history joined with the CMDB); clients without a contact address are recorded as ``not-notified``;
+   history joined with the CMDB); clients without a contact address are recorded as ``not-notified``; an
+   announcement still ready (within the policy's lookback) also gets rows for clients that appear later
+   (a host gathered or onboarded after it was made), never a second row for the same client;
 3. the website (index, a notice page per announcement, Atom feed) is written to ``<out_dir>/site``;
 4. one notice per client with pending deliveries: sent by SMTP (``send=True``; a delivery is marked ``sent`` only
    once the server accepted it) or written to ``<out_dir>/outbox/<client>.eml`` (dry run, the default: nothing is
@@ -71,6 +73,9 @@ def run(hostvars_list: list[dict[str, Any]], opts: Options, *, engine: EngineLik
     policy = policy or Policy.load(opts.policy_path)
     releases, warnings = load_catalog_releases(opts.catalog_dir)
     decisions = decide(releases, policy, opts.as_of)
+    if opts.history_db is not None and not Path(opts.history_db).is_file():
+        warnings.append(f"no gather history database at {opts.history_db}: hosts fall back to cached facts "
+                        "(run playbooks/gather_software.yml)")
     usage: Usage = build_usage(hostvars_list, engine, opts.as_of, history_db=opts.history_db,
                                soon_days=opts.soon_days)
     contacts = usage.contacts()
@@ -86,12 +91,18 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
          warnings: list[str], opts: Options) -> dict[str, Any]:
     known = store.announced_ids()
     new = []
+    late: list[dict[str, Any]] = []
     for d in decisions:
-        if d.id in known:
-            continue
         aff = affected_clients(d, usage)
-        store.record(d, opts.as_of.isoformat(), [(cid, contacts.get(cid, [])) for cid in aff])
-        new.append({"id": d.id, "title": d.title, "clients": list(aff)})
+        clients = [(cid, contacts.get(cid, [])) for cid in aff]
+        if d.id not in known:
+            store.record(d, opts.as_of.isoformat(), clients)
+            new.append({"id": d.id, "title": d.title, "clients": list(aff)})
+            continue
+        # still current (within the lookback): clients seen only now (host gathered or onboarded later) get it too
+        added = store.add_clients(d.id, clients)
+        if added:
+            late.append({"id": d.id, "clients": added})
     reopened = store.refresh_contacts(contacts)
 
     announcements = store.announcements()
@@ -177,13 +188,14 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
             failed = [e["client"] for e in notices if e["status"] == "failed"]
             error = f"notice(s) to {', '.join(failed)} not accepted by the SMTP server; they stay pending"
 
-    changed = bool(new or reopened or site["changed"] or site["removed"] or eml_changed or eml_removed or sent)
+    changed = bool(new or late or reopened or site["changed"] or site["removed"] or eml_changed or eml_removed or sent)
     return {
         "changed": changed,
         "as_of": opts.as_of.isoformat(),
         "check": opts.check,
         "send": opts.send,
         "new_announcements": new,
+        "late_clients": late,
         "announcements": [a["id"] for a in announcements],
         "ready": [d.id for d in decisions],
         "site": site,

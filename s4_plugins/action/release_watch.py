@@ -138,7 +138,7 @@ class ActionModule(ActionBase):
             display.warning(f"release_watch: {w}")
         result.update(
             changed=out["changed"], dest=str(Path(dest)), site_dir=str(Path(dest) / "site"), as_of=out["as_of"],
-            send=send, ready=out["ready"], new_announcements=out["new_announcements"],
+            send=send, ready=out["ready"], new_announcements=out["new_announcements"], late_clients=out["late_clients"],
             announcements=out["announcements"], site_changed=out["site"]["changed"] + out["site"]["removed"],
             notices=[{k: n.get(k) for k in ("client", "status", "recipients", "announcements", "eml", "error")}
                      for n in out["notices"]],

@@ -165,6 +165,13 @@ new_announcements:
   type: list
   elements: dict
   sample: [{"id": "php-8.5", "title": "PHP 8.5 is ready (8.5.2)", "clients": ["acme", "globex"]}]
+late_clients:
+  description: Clients added to an earlier announcement that is still current (their host was gathered or
+    onboarded after the announcement was made).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"id": "php-8.5", "clients": ["initech"]}]
 announcements:
   description: Ids of every announcement in the store, newest first.
   returned: always

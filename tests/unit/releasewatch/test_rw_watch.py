@@ -409,3 +409,23 @@ def test_smtp_tls_modes_verify_the_server(tmp_path, hostvars, history_db, catalo
     trusted = SmtpConfig(host="127.0.0.1", port=port, security=security, timeout=10, ca_file=str(crt))
     r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=trusted), engine=engine)
     assert r["error"] is None and r["sent"] == 2 and len(handler.messages) == 2
+
+
+def test_clients_seen_after_the_announcement_are_notified_once(tmp_path, hostvars, history_db, catalog_dir, engine,
+                                                              smtp_server):
+    handler = Recorder()
+    port = smtp_server(handler)
+    smtp = SmtpConfig(host="127.0.0.1", port=port)
+    # first run before any gathering: announced, nobody concerned yet, the missing history is warned about
+    r = run(hostvars, opts(tmp_path, tmp_path / "none.sqlite", catalog_dir, send=True, smtp=smtp), engine=engine)
+    assert [a["clients"] for a in r["new_announcements"]] == [[], []] and r["sent"] == 0
+    assert any("no gather history database" in w for w in r["warnings"])
+    assert len(r["not_gathered"]) == 3
+    # the history arrives: the still-current announcements reach their clients
+    r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=smtp), engine=engine)
+    assert r["new_announcements"] == [] and r["changed"]
+    assert {a["id"]: a["clients"] for a in r["late_clients"]} == {"php-8.5": ["acme", "globex", "hooli"],
+                                                                  "wordpress-7.1": ["acme", "hooli"]}
+    assert r["sent"] == 2 and sorted(parsed(raw)["X-S4-Client"] for _, _, raw in handler.messages) == ["acme", "globex"]
+    r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=smtp), engine=engine)
+    assert not r["changed"] and r["late_clients"] == [] and len(handler.messages) == 2
