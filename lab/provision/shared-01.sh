@@ -27,9 +27,10 @@ pm = ondemand
 pm.max_children = 5
 php_admin_value[open_basedir] = $base:/tmp
 POOL
+  case "$(param "sites.$i.db.engine")" in postgresql) conn=pgsql ;; *) conn=mysql ;; esac
   cat > "$base/.env" <<ENV
 APP_NAME=$name
-DB_CONNECTION=mysql
+DB_CONNECTION=$conn
 DB_HOST=$dbhost
 DB_DATABASE=$db
 DB_USERNAME=$dbuser
@@ -38,12 +39,14 @@ ENV
   cat > "$docroot/index.php" <<'PHP'
 <?php
 $env = parse_ini_file(dirname(__DIR__) . '/.env');
-mysqli_report(MYSQLI_REPORT_ERROR | MYSQLI_REPORT_STRICT);
 try {
-    $db = new mysqli($env['DB_HOST'], $env['DB_USERNAME'], $env['DB_PASSWORD'], $env['DB_DATABASE']);
-    $pages = $db->query('SELECT COUNT(*) FROM pages')->fetch_row()[0];
-    $status = "db ok: $pages pages on " . $db->server_info;
-} catch (mysqli_sql_exception $e) {
+    $db = new PDO("{$env['DB_CONNECTION']}:host={$env['DB_HOST']};dbname={$env['DB_DATABASE']}",
+                  $env['DB_USERNAME'], $env['DB_PASSWORD'], [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+                  PDO::ATTR_TIMEOUT => 5]);
+    $pages = $db->query('SELECT COUNT(*) FROM pages')->fetchColumn();
+    $version = $db->getAttribute(PDO::ATTR_SERVER_VERSION);
+    $status = "db ok: $pages pages on {$env['DB_CONNECTION']} $version";
+} catch (PDOException $e) {
     http_response_code(503);
     $status = 'db error: ' . $e->getMessage();
 }

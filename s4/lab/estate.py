@@ -142,7 +142,7 @@ SHARED_SITES: tuple[Site, ...] = (
         domain="app.hooli.example",
         docroot="/srv/www/hooli-app/public",
         app="php",
-        db=_db("mariadb", "hooli_app", "db-01"),
+        db=_db("postgresql", "hooli_app", "db-01"),
     ),
 )
 
@@ -219,7 +219,8 @@ SPECS: tuple[HostSpec, ...] = (
         name="shared-01",
         clients=("initech", "umbrella", "hooli"),
         public=True,
-        packages=("apache2", "php8.2-fpm", "php8.2-mysql", "php8.2-mbstring", "php8.2-xml", "mariadb-client", "curl"),
+        packages=("apache2", "php8.2-fpm", "php8.2-mysql", "php8.2-pgsql", "php8.2-mbstring", "php8.2-xml",
+                  "mariadb-client", "postgresql-client", "curl"),
         services=("apache2", "php8.2-fpm", "ssh"),
         sites=SHARED_SITES,
         licences=(
@@ -233,8 +234,8 @@ SPECS: tuple[HostSpec, ...] = (
         name="db-01",
         clients=("initech", "umbrella", "hooli"),
         public=False,
-        packages=("mariadb-server", "mariadb-client"),
-        services=("mariadb", "ssh"),
+        packages=("mariadb-server", "mariadb-client", "postgresql-15"),
+        services=("mariadb", "postgresql@15-main", "ssh"),
         licences=(Licence("mariadb-enterprise-support", "support", "MariaDB plc", "2027-09-30"),),
         seed={"seed": 1401, "rows_per_db": 2000},
     ),

@@ -111,10 +111,15 @@ def test_shared_site_kinds(ssh):
 
 
 def test_db_01_listens_on_the_lab_network(ssh):
-    out = run(ssh, "db-01", "ss -Hltn 'sport = :3306'")
-    assert "0.0.0.0:3306" in out or "*:3306" in out
-    dbs = run(ssh, "db-01", "mysql -N -B -e 'SHOW DATABASES'").split()
-    assert {s.db.name for s in estate.SHARED_SITES if s.db} <= set(dbs)
+    out = run(ssh, "db-01", "ss -Hltn")
+    for port in (3306, 5432):
+        assert f"0.0.0.0:{port}" in out or f"*:{port}" in out, f"nothing listens on the network on {port}"
+    maria = set(run(ssh, "db-01", "mysql -N -B -e 'SHOW DATABASES'").split())
+    pg = set(run(ssh, "db-01", "runuser -u postgres -- psql -Atc 'SELECT datname FROM pg_database'").split())
+    for site in estate.SHARED_SITES:
+        assert site.db
+        assert site.db.name in (pg if site.db.engine == "postgresql" else maria)
+    assert {s.db.engine for s in estate.SHARED_SITES if s.db} == {"mariadb", "postgresql"}
 
 
 def test_internal_01_services_answer(ssh):
