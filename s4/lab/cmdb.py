@@ -66,7 +66,10 @@ def build() -> dict[str, Any]:
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    """Indents block sequences under their key (the layout yamllint/ansible-lint expect)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
@@ -78,7 +81,7 @@ _Dumper.add_representer(str, _str)
 
 def render(data: dict[str, Any] | None = None) -> str:
     body = yaml.dump(data or build(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120,
-                     default_flow_style=False)
+                     default_flow_style=False, explicit_start=True)
     return HEADER + body
 
 
