@@ -121,8 +121,11 @@ def create_container(host: str, image_ref: str) -> None:
 
 
 def ssh_ready(host: str) -> bool:
-    res = subprocess.run([*keys.ssh_command(host, connect_timeout=3), "true"], capture_output=True, text=True,
-                         timeout=30, check=False)
+    try:
+        res = subprocess.run([*keys.ssh_command(host, connect_timeout=3), "true"], capture_output=True, text=True,
+                             timeout=30, check=False)
+    except subprocess.TimeoutExpired:
+        return False
     return res.returncode == 0
 
 
