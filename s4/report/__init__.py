@@ -49,8 +49,8 @@ def _hosts_view(hosts: list[HostInput]) -> list[dict[str, Any]]:
             php = fs.get("php") if isinstance(fs.get("php"), dict) else None
             sites.append({"name": n, "host": h.name, "client": fs.get("client") or c.get("client"),
                           "domain": fs.get("domain") or c.get("domain"),
-                          "apps": [f"{a.get('product')} {a.get('version')}" for a in fs.get("apps") or []
-                                   if isinstance(a, dict)],
+                          "apps": [f"{a.get('product')} {a.get('version') or ''}".strip()
+                                   for a in fs.get("apps") or [] if isinstance(a, dict)],
                           "php": php.get("version") if php else None,
                           "db": c.get("db"), "discovered": bool(fs)})
         out.append({"name": h.name, "service": h.service, "public": h.public, "clients": h.client_ids,

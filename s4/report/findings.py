@@ -91,6 +91,39 @@ def _verdict(engine: EngineLike, product: str, version: str, distro: str | None,
     return d
 
 
+def _short_target(engine: EngineLike, product: str, distro: str | None, as_of: _dt.date,
+                  current: str) -> dict[str, Any] | None:
+    """When the engine finds no target supported long enough (its ``min_months``), the newest release still
+    supported at all is better advice than none: ask ``Engine.recommend(..., min_months=0)`` when it exists."""
+    recommend = getattr(engine, "recommend", None)
+    if recommend is None:
+        return None
+    try:
+        params = inspect.signature(recommend).parameters
+    except (TypeError, ValueError):
+        return None
+    if "min_months" not in params:
+        return None
+    r = None
+    for months in (12, 6, 3, 0):        # the longest-lived target that exists
+        kwargs: dict[str, Any] = {"distro": distro, "as_of": as_of, "min_months": months}
+        if "current" in params:
+            kwargs["current"] = current
+        try:
+            r = recommend(product, **kwargs)
+        except (ValueError, KeyError, LookupError):
+            return None
+        if r is not None:
+            break
+    if r is None:
+        return None
+    d = r.to_dict() if hasattr(r, "to_dict") else dict(r)
+    eol = d.get("eol")
+    d["eol"] = eol.isoformat() if isinstance(eol, _dt.date) else eol
+    d["reason"] = f"{d.get('reason') or product}; shorter support than the usual minimum: plan the next uplift too"
+    return d
+
+
 def judge_status(engine_status: str | None, days_left: int | None, soon_days: int) -> str:
     """The report status: the engine's, moved to eol-soon when support ends within the report window."""
     status = engine_status or "unknown"
@@ -328,6 +361,8 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
     if site is not None and site.get("client"):
         clients = [site["client"]]
     rec = v.get("recommended") if isinstance(v.get("recommended"), dict) else None
+    if rec is None and status in ("eol", "eol-soon"):
+        rec = _short_target(engine, product, distro, as_of, v.get("version") or version)
     return {
         "id": _finding_id(host.name, site["name"] if site else None, product, version, kind),
         "as_of": as_of.isoformat(),

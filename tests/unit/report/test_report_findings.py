@@ -222,3 +222,18 @@ def test_the_same_release_shipped_twice_in_a_site_is_one_finding():
     jq = _find(_report(hvs), "mvps-acme-01", "jquery", "acme-blog")
     assert jq["paths"] == ["/srv/www/acme-blog/js/jquery.min.js", "/srv/www/acme-blog/vendor/jquery.js"]
     assert jq["evidence"] == "banner; npm"
+
+
+def test_eol_app_without_a_long_lived_target_still_gets_the_best_one():
+    """Real engine: Drupal 10.3 is EOL and no release is supported for the engine's minimum period; the finding
+    still names the longest-lived supported release, and says its support is short."""
+    r = build_report(fleet.hostvars(), as_of=fleet.AS_OF)
+    d = _find(r, "shared-01", "drupal", "globex-site")
+    assert d["status"] == "eol"
+    rec = d["recommended"]
+    assert rec and rec["product"] == "drupal" and rec["eol"] > fleet.AS_OF.isoformat()
+    assert "shorter support than the usual minimum" in rec["reason"]
+    # an engine without recommend(min_months=...) gets nothing invented
+    from s4.report.findings import _short_target
+
+    assert _short_target(fleet.FakeEngine(), "drupal", None, fleet.AS_OF, "10.3.6") is None
