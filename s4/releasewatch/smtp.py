@@ -59,12 +59,23 @@ class SmtpConfig:
                    security=str(options.get("security") or "none"),
                    username=options.get("username") or env.get(ENV_USER) or None,
                    password=options.get("password") or env.get(ENV_PASSWORD) or None,
-                   timeout=timeout, verify_tls=bool(options.get("verify_tls", True)),
+                   timeout=timeout, verify_tls=_bool(options.get("verify_tls", True), "verify_tls"),
                    ca_file=options.get("ca_file") or None)
 
     def describe(self) -> str:
         auth = f", as {self.username}" if self.username else ""
         return f"{self.host}:{self.port} ({self.security}{auth})"
+
+
+def _bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SmtpConfigError(f"smtp {name} must be a boolean, got {value!r}")
 
 
 def _context(cfg: SmtpConfig) -> ssl.SSLContext:

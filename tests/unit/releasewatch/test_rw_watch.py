@@ -307,10 +307,17 @@ def test_smtp_login_and_credentials_never_leak(tmp_path, hostvars, history_db, c
     ({"port": 70000}, "port must be 1-65535"),
     ({"port": "abc"}, "must be numbers"),
     ({"username": "u"}, "go together"),
+    ({"verify_tls": "maybe"}, "verify_tls must be a boolean"),
 ])
 def test_smtp_settings_validation(options, problem):
     with pytest.raises(SmtpConfigError, match=problem):
         SmtpConfig.from_options(options, env={})
+
+
+def test_smtp_settings_defaults():
+    assert SmtpConfig.from_options({"security": "ssl"}, env={}).port == 465
+    cfg = SmtpConfig.from_options({"verify_tls": "false", "port": "587", "security": "starttls"}, env={})
+    assert (cfg.port, cfg.verify_tls, cfg.username) == (587, False, None)
 
 
 # --- CLI --------------------------------------------------------------------------------------------------------
