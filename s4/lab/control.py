@@ -225,7 +225,7 @@ def up(*, log: Log = print, build: bool = True) -> int:
 
 def lab_containers() -> list[str]:
     res = _podman("ps", "-a", "--filter", f"label={LABEL_LAB}=1", "--format", "{{.Names}}", check=False)
-    known = {h.container for h in topology.HOSTS}
+    known = {h.container for h in topology.HOSTS} | {hostimages.BUILD_PREFIX + h.name for h in topology.HOSTS}
     return [n for n in res.stdout.split() if n in known]
 
 

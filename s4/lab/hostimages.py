@@ -171,7 +171,7 @@ def build_package_layer(host: str, *, log: Log = print) -> str:
     log(f"  {host}: installing {len(spec.packages)} packages on {suite}")
     try:
         _run(
-            ["podman", "run", "--name", name, "--network", "podman", "-v", f"{cache}:/var/cache/apt/archives:z",
+            ["podman", "run", "--name", name, "--label", "s4lab.lab=1", "--network", "podman", "-v", f"{cache}:/var/cache/apt/archives:z",
              base, "bash", "-c", script],
             what=f"{host}: package layer",
         )
@@ -266,7 +266,8 @@ def build_host_image(host: str, *, log: Log = print) -> str:
     _rm_container(name)
     log(f"  {host}: provisioning")
     try:
-        _run(["podman", "run", "-d", "--name", name, "--hostname", host, "--network", "podman", "--systemd=always",
+        _run(["podman", "run", "-d", "--name", name, "--label", "s4lab.lab=1", "--hostname", host,
+              "--network", "podman", "--systemd=always",
               pkg, "/sbin/init"], what=f"{host}: boot for provisioning")
         _wait_systemd(name)
         with tempfile.TemporaryDirectory(prefix="s4lab-prov-") as tmp:
