@@ -245,8 +245,16 @@ def uplift_plans(findings: list[dict[str, Any]], hosts: list[HostInput], compat:
     site_plans: dict[str, dict[str, Any]] = {}
     host_php_deps: dict[tuple[str, str], list[str]] = defaultdict(list)   # (host, php cycle) -> site step ids
     domain = next((h.domain for h in hosts if h.domain), None)
-    site_index = {(f["host"], f["site"]): f for f in findings if f["scope"] == "site"}
-    for host, site in sorted(site_index, key=lambda k: (k[0], k[1] or "")):
+    # every site with a finding of its own, and every site that must move to another PHP version
+    site_client: dict[tuple[str, str], str | None] = {}
+    for f in findings:
+        if f["scope"] == "site":
+            site_client.setdefault((f["host"], f["site"]), f["clients"][0] if f["clients"] else None)
+        elif f["product"] == "php" and _php_target(f):
+            for a in f["affected_sites"]:
+                if a["host"] == f["host"]:
+                    site_client.setdefault((a["host"], a["site"]), a.get("client"))
+    for host, site in sorted(site_client, key=lambda k: (k[0], k[1] or "")):
         sf = [f for f in findings if f["host"] == host and f["site"] == site]
         pf = php_finding_for_site(findings, host, site)
         target = _php_target(pf)
@@ -300,8 +308,7 @@ def uplift_plans(findings: list[dict[str, Any]], hosts: list[HostInput], compat:
             add("Test the site on its POC, then go live", None, "client",
                 f"Smartt provides the POC ({poc}) at no cost; the client tests and approves go-live.",
                 [s["id"] for s in steps])
-            site_plans[sid] = {"host": host, "site": site, "client": sf[0]["clients"][0] if sf[0]["clients"] else None,
-                               "steps": steps}
+            site_plans[sid] = {"host": host, "site": site, "client": site_client[(host, site)], "steps": steps}
     host_plans: dict[str, dict[str, Any]] = {}
     for h in hosts:
         hf = [f for f in findings if f["host"] == h.name and f["responsible"] == "provider" and needs_action(f)

@@ -248,3 +248,17 @@ def test_many_copies_of_a_library_are_one_plan_step():
     assert len(steps) == 1
     assert steps[0]["from"] == "1.12.0 ... 1.12.4 (4 copies)"
     assert "jquery-1.12.2.js" in steps[0]["notes"]
+
+
+def test_a_site_with_only_php_still_gets_its_move_planned():
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    site = acme["ansible_facts"]["s4_software"]["sites"][0]
+    site["apps"], site["libraries"] = [], []
+    r = _report(hvs)
+    plan = r["plans"]["sites"]["mvps-acme-01/acme-blog"]
+    assert plan["client"] == "acme"
+    move = next(s for s in plan["steps"] if s["product"] == "php")
+    assert move["depends_on"] == []
+    host_php = next(s for s in r["plans"]["hosts"]["mvps-acme-01"]["steps"] if s["product"] == "php")
+    assert move["id"] in host_php["depends_on"]
