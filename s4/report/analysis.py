@@ -8,7 +8,7 @@ from typing import Any
 
 from s4.report.compat import Compat
 from s4.report.findings import STATUS_ORDER
-from s4.report.model import HostInput
+from s4.report.model import HostInput, ReportInputError
 from s4.report.util import parse_date, version_key
 
 ACTION_STATUSES = ("eol", "eol-soon", "security-only")
@@ -154,7 +154,7 @@ def licence_records(hosts: list[HostInput], as_of: _dt.date, soon_days: int) -> 
             try:
                 expires = parse_date(lic.get("expires"))
             except ValueError as exc:
-                raise ValueError(f"host {h.name}: licence {lic.get('product')!r}: {exc}") from None
+                raise ReportInputError([f"host {h.name}: licence {lic.get('product')!r}: expires: {exc}"]) from None
             if expires is None:
                 continue
             days = (expires - as_of).days

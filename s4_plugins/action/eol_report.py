@@ -114,7 +114,7 @@ class ActionModule(ActionBase):
             report = _report.build_report(raw, as_of=as_of, eol_soon_days=soon,
                                           history_db=args.get("history_db") or None, history_limit=limit)
             written = _report.write_report(report, dest, check=bool(self._task.check_mode))
-        except _report.ReportInputError as exc:
+        except ValueError as exc:  # ReportInputError, a catalog error of the lifecycle engine
             raise AnsibleActionFail(str(exc)) from None
         except OSError as exc:
             raise AnsibleActionFail(f"cannot write the report to {dest}: {exc}") from None

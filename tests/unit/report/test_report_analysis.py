@@ -262,3 +262,22 @@ def test_a_site_with_only_php_still_gets_its_move_planned():
     assert move["depends_on"] == []
     host_php = next(s for s in r["plans"]["hosts"]["mvps-acme-01"]["steps"] if s["product"] == "php")
     assert move["id"] in host_php["depends_on"]
+
+
+def test_bad_licence_date_is_a_clear_input_error():
+    import pytest
+
+    from s4.report import ReportInputError
+
+    hvs = fleet.hostvars()
+    hvs[0]["s4_licences"] = [{"product": "x", "kind": "licence", "expires": "next year"}]
+    with pytest.raises(ReportInputError, match=r"licence 'x': expires: not a date"):
+        _report(hvs)
+
+
+def test_corrupt_history_db_gives_a_note_not_a_crash(tmp_path):
+    db = tmp_path / "history.sqlite"
+    db.write_bytes(b"this is not sqlite" * 100)
+    r = _report(history_db=db)
+    assert r["debt"]["trend"]["runs"] == []
+    assert "history database" in r["debt"]["trend"]["note"]
