@@ -9,9 +9,10 @@ command-line clients; passwords go through a private defaults file (MariaDB) or 
 the command line.
 
 PostgreSQL (method ``pg-copy-sha256-v1``): one ``psql`` session per database opens a ``REPEATABLE READ READ ONLY``
-transaction and streams ``COPY (SELECT <columns> FROM <table> ORDER BY <primary key> COLLATE "C") TO STDOUT``
-for every table into SHA-256; rows are counted from the same stream. Session settings pin every text rendering
-that differs between servers (``extra_float_digits=3``, ``DateStyle=ISO``, ``TimeZone=UTC``,
+transaction, lists the tables (version, columns, primary key) and, through ``\\gexec``, streams
+``COPY (SELECT <columns> FROM <table> ORDER BY <primary key> COLLATE "C") TO STDOUT`` for every table into SHA-256;
+rows are counted from the same stream. Listing and data come from the same snapshot. Session settings pin every
+text rendering that differs between servers (``extra_float_digits=3``, ``DateStyle=ISO``, ``TimeZone=UTC``,
 ``IntervalStyle=postgres``, ``bytea_output=hex``, ``lc_monetary=C``, ``client_encoding=UTF8``). Tables without a
 primary key are ordered by their whole-row text in the ``C`` collation and flagged ``no_primary_key``.
 
@@ -132,9 +133,11 @@ class MarkerStream:
     """Split a ``psql`` output stream into per-table segments delimited by ``\\S4END-<token> <n>`` lines and hash
     each segment. COPY text format escapes every backslash in data, so no data line can start with ``\\S``."""
 
-    def __init__(self, token, prefix=b"\\S4END-", sep=b" "):
+    def __init__(self, token, prefix=b"\\S4END-", sep=b" ", capture_first=False):
         self.marker = b"\n" + prefix + token.encode("ascii") + sep
         self.results = []          # (index, rows, sha256 hex)
+        self.head = None           # raw bytes of the first segment when capture_first
+        self._capture = [] if capture_first else None
         self._h = hashlib.sha256()
         self._rows = 0
         self._data = b"\n"         # the virtual newline before the first segment
@@ -153,21 +156,29 @@ class MarkerStream:
             if eol == -1:  # marker line not complete yet
                 incomplete = k
                 break
-            seg = data[pos:k + 1]
-            self._h.update(seg)
-            self._rows += seg.count(b"\n")
-            self.results.append((int(data[k + len(m):eol].decode("ascii")), self._rows, self._h.hexdigest()))
-            self._h = hashlib.sha256()
-            self._rows = 0
+            self._consume(data, pos, k + 1)
+            if self._capture is not None:
+                self.head = b"".join(self._capture)
+                self._capture = None
+            else:
+                self.results.append((int(data[k + len(m):eol].decode("ascii")), self._rows, self._h.hexdigest()))
+                self._h = hashlib.sha256()
+                self._rows = 0
             pos = eol + 1
         # hash everything that can no longer belong to a marker; keep the rest and the byte before it
         cut = incomplete + 1 if incomplete != -1 else max(pos, len(data) - len(m) + 1)
         if cut > pos:
-            seg = data[pos:cut]
-            self._h.update(seg)
-            self._rows += seg.count(b"\n")
+            self._consume(data, pos, cut)
             pos = cut
         self._data = data[pos - 1:]
+
+    def _consume(self, data, start, end):
+        """Hash (or capture) data[start:end] without copying it."""
+        if self._capture is not None:
+            self._capture.append(data[start:end])
+        else:
+            self._h.update(memoryview(data)[start:end])
+            self._rows += data.count(b"\n", start, end)
 
     def leftover(self):
         # type: () -> bytes
@@ -223,25 +234,69 @@ def _run(cmd, env, script, params, database, stream=None, timeout=None):
 
 # --------------------------------------------------------------------------------------------------- PostgreSQL
 
-_PG_TABLES_SQL = r"""
-SELECT json_build_object(
-  'schema', n.nspname, 'name', c.relname,
-  'columns', (SELECT json_agg(json_build_array(a.attname,
-        CASE WHEN a.attcollation = 0 THEN false
-             WHEN a.attcollation = 100 THEN (SELECT datcollate FROM pg_database
-                                             WHERE datname = current_database()) NOT IN ('C', 'POSIX')
-             ELSE (SELECT collname FROM pg_collation WHERE oid = a.attcollation) NOT IN ('C', 'POSIX') END)
-        ORDER BY a.attnum)
-      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-  'pk', (SELECT json_agg(a.attname ORDER BY k.ord)
-      FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-      WHERE i.indrelid = c.oid AND i.indisprimary))
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
-"""
+_PG_COLLATABLE = """CASE WHEN a.attcollation = 0 THEN false
+      WHEN a.attcollation = 100 THEN (SELECT datcollate FROM pg_database WHERE datname = current_database())
+                                     NOT IN ('C', 'POSIX')
+      ELSE (SELECT collname FROM pg_collation WHERE oid = a.attcollation) NOT IN ('C', 'POSIX') END"""
+
+# Tables of the current database with their columns, primary key and the COPY statement that streams them.
+_PG_TABLES_CTE = """WITH s4tables AS (
+  SELECT n.nspname, c.relname,
+    json_build_object('schema', n.nspname, 'name', c.relname,
+      'columns', (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+      'pk', (SELECT json_agg(a.attname ORDER BY k.ord)
+             FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE i.indrelid = c.oid AND i.indisprimary)) AS info,
+    format('COPY (SELECT %s FROM %I.%I AS s4t ORDER BY %s) TO STDOUT',
+      coalesce((SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ''),
+      n.nspname, c.relname,
+      coalesce((SELECT string_agg(quote_ident(a.attname) || CASE WHEN COLLATABLE THEN ' COLLATE "C"' ELSE '' END,
+                                  ', ' ORDER BY k.ord)
+                FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                WHERE i.indrelid = c.oid AND i.indisprimary), '(s4t.*)::text COLLATE "C"')) AS copy
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%' FILTERS)
+""".replace("COLLATABLE", _PG_COLLATABLE)
+_PG_ORDER = 'ORDER BY nspname COLLATE "C", relname COLLATE "C"'
+
+
+def quote_pg_literal(value):
+    # type: (str) -> str
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _pg_filters(include, exclude):
+    # type: (list, list) -> str
+    def match(names):
+        arr = "ARRAY[{0}]::text[]".format(", ".join(quote_pg_literal(x) for x in names))
+        return "(c.relname = ANY({0}) OR n.nspname || '.' || c.relname = ANY({0}))".format(arr)
+    out = ""
+    if include:
+        out += " AND " + match(include)
+    if exclude:
+        out += " AND NOT " + match(exclude)
+    return out
+
+
+def pg_script(token, include=None, exclude=None):
+    # type: (str, object, object) -> str
+    """One psql session: pinned settings, snapshot, version, table list, then a COPY and a marker per table."""
+    cte = _PG_TABLES_CTE.replace("FILTERS", _pg_filters(include or [], exclude or []))
+    lines = [x + ";" for x in PG_SETTINGS]
+    lines.append("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
+    lines.append("SHOW server_version;")
+    lines.append(cte + "SELECT info FROM s4tables " + _PG_ORDER + ";")
+    lines.append("\\echo '\\\\S4END-{0} L'".format(token))
+    lines.append(cte + "SELECT copy, format('SELECT %L', '\\S4END-{0} ' || (row_number() OVER ({1}) - 1)) "
+                 "FROM s4tables {1}".format(token, _PG_ORDER))
+    lines.append("\\gexec")
+    lines.append("COMMIT;")
+    return "\n".join(lines) + "\n"
 
 
 def _pg_env(params):
@@ -277,56 +332,23 @@ def pg_list_databases(params, env):
     return [x.decode("utf-8") for x in out.split(b"\0") if x.strip(b"\n")]
 
 
-def pg_list_tables(params, env, database):
-    """Return (tables, server version) of ``database``."""
-    out = _run(_psql(params) + ["-A", "-t", "-0", "-d", database], env,
-               ("SHOW server_version;\n" + _PG_TABLES_SQL.strip() + ";\n").encode(), params, database)
-    records = [r.strip(b"\n") for r in out.split(b"\0")]
-    version = records[0].decode("utf-8", "replace") if records else None
-    tables = []
-    for rec in records[1:]:
-        if not rec:
-            continue
-        t = json.loads(rec.decode("utf-8"))
-        t["columns"] = t["columns"] or []
-        tables.append(t)
-    tables.sort(key=lambda t: (t["schema"], t["name"]))
-    return tables, version
-
-
-def pg_table_query(t):
-    # type: (dict) -> str
-    cols = ", ".join(quote_pg(c[0]) for c in t["columns"]) or "*"
-    rel = "{0}.{1}".format(quote_pg(t["schema"]), quote_pg(t["name"]))
-    if t.get("pk"):
-        collatable = dict((c[0], c[1]) for c in t["columns"])
-        order = ", ".join(quote_pg(c) + (' COLLATE "C"' if collatable.get(c) else "") for c in t["pk"])
-    else:
-        order = '(s4t.*)::text COLLATE "C"'
-    return "COPY (SELECT {0} FROM {1} AS s4t ORDER BY {2}) TO STDOUT".format(cols, rel, order)
-
-
 def pg_checksum_database(params, env, database):
-    tables, version = pg_list_tables(params, env, database)
-    tables = _select_tables(tables, params.get("tables"), params.get("exclude_tables"))
+    """Return (tables, server version) of ``database``, all read in one REPEATABLE READ snapshot."""
     token = uuid.uuid4().hex[:12]
-    lines = [s + ";" for s in PG_SETTINGS]
-    lines.append("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
-    for i, t in enumerate(tables):
-        lines.append(pg_table_query(t) + ";")
-        lines.append("\\echo '\\\\S4END-{0} {1}'".format(token, i))
-    lines.append("COMMIT;")
-    stream = MarkerStream(token)
-    _run(_psql(params) + ["-d", database], env, ("\n".join(lines) + "\n").encode("utf-8"), params, database,
-         stream=stream)
-    if len(stream.results) != len(tables) or stream.leftover().strip():
+    stream = MarkerStream(token, capture_first=True)
+    script = pg_script(token, params.get("tables"), params.get("exclude_tables"))
+    _run(_psql(params) + ["-A", "-t", "-d", database], env, script.encode("utf-8"), params, database, stream=stream)
+    head = (stream.head or b"").decode("utf-8", "replace").split("\n")
+    version = head[0].strip() if head else None
+    tables = [json.loads(line) for line in head[1:] if line.strip()]
+    if stream.head is None or len(stream.results) != len(tables) or stream.leftover().strip():
         raise DbSumError("{0}: output of psql could not be split per table ({1} of {2} tables)".format(
             _where(params, database), len(stream.results), len(tables)))
     out = []
     for (_index, rows, digest), t in zip(stream.results, tables):  # noqa: B905
         out.append({"schema": t["schema"], "name": t["name"], "rows": rows, "checksum": digest,
                     "no_primary_key": not t.get("pk"), "primary_key": t.get("pk") or [],
-                    "columns": len(t["columns"]), "method": PG_METHOD, "transactional": True})
+                    "columns": t["columns"], "method": PG_METHOD, "transactional": True})
     return out, version
 
 

@@ -52,14 +52,25 @@ def test_mariadb_marker_rows():
     assert [r[:2] for r in s.results] == [(0, 2), (1, 0)]
 
 
-def test_pg_query_orders_by_key_in_c_collation_and_flags_missing_key():
-    t = {"schema": "public", "name": 'we"ird', "columns": [["id", False], ["slug", True], ["v", False]],
-         "pk": ["slug", "id"]}
-    q = d.pg_table_query(t)
-    assert q == ('COPY (SELECT "id", "slug", "v" FROM "public"."we""ird" AS s4t ORDER BY "slug" COLLATE "C", "id")'
-                 " TO STDOUT")
-    q2 = d.pg_table_query(dict(t, pk=None))
-    assert q2.endswith('ORDER BY (s4t.*)::text COLLATE "C") TO STDOUT')
+def test_pg_script_one_snapshot_list_then_copy_per_table():
+    script = d.pg_script("tok", include=["t1", "shop.o'brien"], exclude=["skip"])
+    lines = script.splitlines()
+    begin = lines.index("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
+    assert all(x + ";" in lines[:begin] for x in d.PG_SETTINGS)
+    assert lines[begin + 1] == "SHOW server_version;"
+    assert "\\echo '\\\\S4END-tok L'" in lines and lines[-2:] == ["\\gexec", "COMMIT;"]
+    assert "ARRAY['t1', 'shop.o''brien']::text[]" in script and "AND NOT (c.relname = ANY(ARRAY['skip']" in script
+    assert 'COLLATE "C"' in script and "(s4t.*)::text" in script
+    assert d.pg_script("tok").count("ANY(") == 0
+
+
+def test_marker_stream_captures_the_head_segment():
+    s = d.MarkerStream(TOKEN, capture_first=True)
+    data = b"17.2\n{\"name\": \"t\"}\n\\S4END-abc123 L\nrow1\n\\S4END-abc123 0\n"
+    for i in range(len(data)):
+        s.feed(data[i:i + 1])
+    assert s.head == b"17.2\n{\"name\": \"t\"}\n"
+    assert s.results == [(0, 1, hashlib.sha256(b"row1\n").hexdigest())]
 
 
 def test_mariadb_query_null_map_and_binary_key_order():
