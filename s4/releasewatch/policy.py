@@ -335,8 +335,7 @@ def evaluate_cycle(c: CycleInfo, pol: ProductPolicy, as_of: _dt.date) -> tuple[D
     if (as_of - ready_on).days > pol.lookback_days:
         return None, f"ready since {ready_on}, older than the {pol.lookback_days}-day lookback"
     newest = max(stable, key=lambda r: (r.date, version_key(r.version)))
-    reason = (f"released {c.release_date} ({age} days before {as_of}), {patches} patch release(s)"
-              + (", LTS" if lts else ""))
+    reason = f"released {c.release_date}, {patches} patch release(s) by {as_of}" + (", LTS" if lts else "")
     return Decision(id=f"{c.product}-{c.cycle}", kind="cycle", product=c.product, label=c.label, cycle=c.cycle,
                     version=newest.version, released=c.release_date, ready_on=ready_on, reason=reason, lts=lts,
                     eoas=c.eoas, eol=c.eol, eoes=c.eoes), reason
