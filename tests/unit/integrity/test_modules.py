@@ -134,3 +134,16 @@ def test_db_checksum_password_via_env_or_private_file(tmp_path, capsys):
 def test_db_checksum_rejects_method_for_postgresql(capsys):
     out = run(db_checksum, {"engine": "postgresql", "mariadb_method": "md5sum"}, capsys)
     assert out["failed"] is True and "mariadb_method applies" in out["msg"]
+
+
+@pytest.mark.parametrize("module", [data_manifest, db_checksum])
+def test_module_docs_are_valid_yaml_and_match_the_spec(module):
+    import yaml
+
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    yaml.safe_load(module.EXAMPLES)
+    yaml.safe_load(module.RETURN)
+    assert set(doc["options"]) == set(module.module_args())
+    assert doc["attributes"]["check_mode"]["support"] == "full"
+    secret = [k for k, v in module.module_args().items() if v.get("no_log")]
+    assert secret == (["login_password"] if module is db_checksum else [])
