@@ -250,3 +250,30 @@ def test_path_encoding_roundtrip(raw):
     enc = m.encode_path(raw)
     assert enc.isascii() and " " not in enc and "\n" not in enc
     assert m.decode_path(enc) == raw
+
+
+@pytest.mark.parametrize("version", ["3.6", "3.9"])
+def test_module_utils_run_on_old_target_pythons(version, tmp_path):
+    """Targets run Python 3.6+: build a manifest with an old interpreter when one is installed here."""
+    import shutil
+    import subprocess
+    import sys
+
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(str(p) for p in Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    usable = [c for c in candidates if c and subprocess.run([c, "-c", "pass"], capture_output=True).returncode == 0]
+    exe = usable[0] if usable else None
+    if exe is None:
+        pytest.skip(f"python{version} is not installed on this machine")
+    root = make_tree(tmp_path)
+    code = (
+        "import sys, json; sys.path.insert(0, sys.argv[1])\n"
+        "from ansible_collections.smartt.s4.plugins.module_utils import s4_manifest as m, s4_dbsum as d\n"
+        "man = m.build([sys.argv[2]], workers=2)\n"
+        "print(m.write(man, sys.argv[3])['tree_sha256'])\n"
+    )
+    collections = str(Path(__file__).resolve().parents[3] / ".collections")
+    out = subprocess.run([exe, "-c", code, collections, str(root), str(tmp_path / "old.gz")], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert sys.version_info >= (3, 11)
+    assert out == m.write(m.build([str(root)], workers=1), str(tmp_path / "new.gz"))["tree_sha256"]
