@@ -103,6 +103,10 @@ def _where(params, database=None):
         where += " port {0}".format(port)
     if database:
         where += " database {0!r}".format(database)
+    elif params.get("databases"):
+        where += " database(s) {0}".format(", ".join(repr(str(x)) for x in params["databases"]))
+    else:
+        where += " (all databases)"
     return where
 
 

@@ -113,8 +113,7 @@ def test_db_checksum_unreachable_names_host_engine_db_without_password(engine, t
                             "login_password": PASSWORD, "databases": ["shop"], "client": client}, capsys)
     assert out["failed"] is True
     assert engine in out["msg"] and "db.example.test" in out["msg"]
-    if engine == "postgresql":
-        assert "'shop'" in out["msg"]
+    assert "'shop'" in out["msg"]
     assert PASSWORD not in json.dumps(out)
     assert PASSWORD not in log.read_text()  # never on the command line
 
