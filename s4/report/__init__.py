@@ -35,10 +35,22 @@ def default_engine() -> EngineLike:
     return engine
 
 
-def _hosts_view(hosts: list[HostInput]) -> list[dict[str, Any]]:
+STALE_FACTS_DAYS = 30
+
+
+def _age_days(gathered_at: Any, as_of: _dt.date) -> int | None:
+    try:
+        d = _dt.date.fromisoformat(str(gathered_at)[:10])
+    except ValueError:
+        return None
+    return (as_of - d).days
+
+
+def _hosts_view(hosts: list[HostInput], as_of: _dt.date) -> list[dict[str, Any]]:
     out = []
     for h in hosts:
         facts = h.facts or {}
+        age = _age_days(facts.get("gathered_at"), as_of) if facts else None
         os_ = facts.get("os") if isinstance(facts.get("os"), dict) else {}
         by_name = {str(s.get("name")): s for s in facts.get("sites") or [] if isinstance(s, dict)}
         names = list(dict.fromkeys([str(s.get("name")) for s in h.sites] + list(by_name)))
@@ -55,6 +67,7 @@ def _hosts_view(hosts: list[HostInput]) -> list[dict[str, Any]]:
                           "db": c.get("db"), "discovered": bool(fs)})
         out.append({"name": h.name, "service": h.service, "public": h.public, "clients": h.client_ids,
                     "gathered": h.facts is not None, "gathered_at": facts.get("gathered_at"),
+                    "facts_age_days": age, "stale": age is not None and age > STALE_FACTS_DAYS,
                     "os": (os_ or {}).get("pretty"), "distro": facts.get("distro"), "sites": sites,
                     "warnings": [str(w) for w in facts.get("warnings") or []]})
     return out
@@ -81,7 +94,7 @@ def build_report(raw_hosts: list[dict[str, Any]], *, engine: EngineLike | None =
     licences = analysis.licence_records(hosts, as_of, eol_soon_days)
     debt = analysis.debt_scores(findings, hosts)
     debt["trend"] = debt_trend(history_db, hosts, engine, as_of, eol_soon_days, history_limit)
-    hosts_view = _hosts_view(hosts)
+    hosts_view = _hosts_view(hosts, as_of)
     clients: dict[str, dict[str, Any]] = {}
     for h in hosts:
         for c in h.clients:

@@ -191,3 +191,18 @@ def test_client_todo_merges_copies_of_a_library(tmp_path):
     assert must_do.count("<strong>jquery") == 1
     assert "<strong>jquery 1.12.0, 1.12.1, 1.12.4</strong>" in must_do
     assert 'id="count-must-do">3<' in html      # jquery (3 copies), wordpress 5.7 and wordpress 6.2 (acme-shop)
+
+
+def test_stale_facts_are_flagged(tmp_path):
+    r = build_report(fleet.hostvars(), engine=fleet.FakeEngine(), as_of="2027-03-01")
+    hosts = {h["name"]: h for h in r["hosts"]}
+    assert hosts["mvps-acme-01"]["stale"] and hosts["mvps-acme-01"]["facts_age_days"] == 94
+    assert not hosts["mvps-initech-01"]["stale"] and hosts["mvps-initech-01"]["facts_age_days"] is None
+    fresh = build_report(fleet.hostvars(), engine=fleet.FakeEngine(), as_of=fleet.AS_OF)
+    assert not any(h["stale"] for h in fresh["hosts"])
+    write_report(r, tmp_path)
+    assert html_count(tmp_path / "report.html", 'class="stale"') == 4
+
+
+def html_count(path, needle):
+    return path.read_text().count(needle)
