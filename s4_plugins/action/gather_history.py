@@ -72,6 +72,12 @@ class ActionModule(ActionBase):
         playbook = args.get("playbook") or os.path.basename(str(task_vars.get("playbook_dir") or "")) or "gather"
         finished = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         started = min(gathered) if gathered else finished
+        if self._task.check_mode and not os.path.exists(db):
+            result.update(changed=True, run_id=None, db=db, hosts_failed=sorted(h for h, r in results.items()
+                                                                                if r["status"] != "ok"),
+                          hosts_ok=sum(1 for r in results.values() if r["status"] == "ok"), changes={},
+                          summary=[f"check mode: no history database at {db} yet; every host would be a first run"])
+            return result
         try:
             with _history.History(db) as hist:
                 if self._task.check_mode:

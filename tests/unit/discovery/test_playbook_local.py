@@ -67,6 +67,11 @@ def _stats(out):
 
 def test_gather_records_history_and_is_idempotent(estate):
     tmp, inv, site = estate
+    r0 = _play(tmp, inv, "--check")
+    assert r0.returncode == 0, r0.stdout[-3000:] + r0.stderr[-3000:]
+    assert not (tmp / "history.sqlite").exists()  # check mode writes nothing
+    summary0 = json.loads(r0.stdout)["plays"][2]["tasks"][2]["hosts"]["local-01"]["msg"]
+    assert summary0[0].startswith("check mode: no history database at ")
     r1 = _play(tmp, inv)
     assert r1.returncode == 0, r1.stdout[-3000:] + r1.stderr[-3000:]
     stats = _stats(r1.stdout)
@@ -87,9 +92,13 @@ def test_gather_records_history_and_is_idempotent(estate):
                       "AND product='wordpress'").fetchone() == ("5.7.14", 1, 2)
     assert db.execute("SELECT count(*) FROM hosts WHERE host='colo-01'").fetchone() == (0,)
 
-    # an upgrade on disk shows up as a change
+    # an upgrade on disk shows up as a change (first previewed in check mode, which records nothing)
     vp = site / "wp-includes" / "version.php"
     vp.write_text(vp.read_text().replace("5.7.14", "5.7.15"))
+    rc = _play(tmp, inv, "--check")
+    preview = json.loads(rc.stdout)["plays"][2]["tasks"][2]["hosts"]["local-01"]["msg"]
+    assert "local-01: wordpress 5.7.14 -> 5.7.15 (site acme-blog)" in preview
+    assert db.execute("SELECT count(*) FROM runs").fetchone() == (2,)
     r3 = _play(tmp, inv)
     summary = json.loads(r3.stdout)["plays"][2]["tasks"][2]["hosts"]["local-01"]["msg"]
     assert "local-01: wordpress 5.7.14 -> 5.7.15 (site acme-blog)" in summary
