@@ -457,12 +457,22 @@ APP_MARKERS = [
 ]
 
 
-def detect_apps_at(d):
-    """Run the detectors whose marker exists in ``d``; returns apps found (deduplicated by product)."""
+_MARKER_HEADS = set(m.split("/")[0] for m, _fn in APP_MARKERS)
+
+
+def detect_apps_at(d, names=None):
+    """Run the detectors whose marker exists in ``d``; returns apps found (deduplicated by product).
+
+    ``names``: the directory's entry names when the caller already listed it (saves a stat per marker).
+    """
     apps = []
     done = set()
+    if names is not None and not (_MARKER_HEADS & names):
+        return apps
     for marker, fn in APP_MARKERS:
         if fn in done:
+            continue
+        if names is not None and marker.split("/")[0] not in names:
             continue
         if os.path.isfile(os.path.join(d, marker)):
             a = fn(d)
@@ -584,13 +594,13 @@ def walk_docroot(docroot, max_depth, max_files, deadline):
             if warn:
                 warnings.append(warn)
 
-    stack = [(real_root, 0)]
+    stack = [(real_root, 0, "")]
     while stack:
-        d, depth = stack.pop()
+        d, depth, rel = stack.pop()
         if time.time() > deadline:
             walk["truncated"] = True
             skip(d, "time budget exhausted")
-            for rest, _ in stack:
+            for rest, _depth, _rel in stack:
                 skip(rest, "time budget exhausted")
             break
         try:
@@ -602,7 +612,7 @@ def walk_docroot(docroot, max_depth, max_files, deadline):
             continue
         walk["dirs"] += 1
         if d != real_root:
-            add_apps(detect_apps_at(d))
+            add_apps(detect_apps_at(d, set(e.name for e in entries)))
         for e in entries:
             if walk["files"] >= max_files:
                 walk["truncated"] = True
@@ -633,7 +643,7 @@ def walk_docroot(docroot, max_depth, max_files, deadline):
                         walk["truncated"] = True
                         skip(e.path, "depth limit (%d) reached" % max_depth)
                         continue
-                    stack.append((e.path, depth + 1))
+                    stack.append((e.path, depth + 1, rel + e.name + "/"))
                     continue
                 else:
                     is_file = e.is_file(follow_symlinks=False)
@@ -656,7 +666,7 @@ def walk_docroot(docroot, max_depth, max_files, deadline):
                 libs.extend(flibs)
                 if warn:
                     warnings.append(warn)
-            elif is_library_candidate(os.path.relpath(e.path, real_root)):
+            elif name.endswith((".js", ".css")) and is_library_candidate(rel + name):
                 try:
                     with open(path, "rb") as fh:
                         head = fh.read(2048).decode("utf-8", "replace")
