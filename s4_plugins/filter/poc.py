@@ -24,6 +24,7 @@ try:
     from s4.poc import plan as _plan
     from s4.poc import profiles as _profiles
     from s4.poc import report as _report
+    from s4.poc import stack as _stack
 
     _IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - the controller's s4 package is missing
@@ -78,6 +79,70 @@ def poc_hosts_lines(plan: Mapping[str, Any], address: str) -> list[str]:
 def poc_dns_records(plan: Mapping[str, Any], address: str) -> list[dict[str, str]]:
     _need()
     return _plan.dns_records(_plain(plan), str(address))
+
+
+def poc_stack(plan: Mapping[str, Any], hostvars: Any, passwords: Any = None) -> dict[str, Any]:
+    """Role inputs of the POC; DB facts are read from each DB server's ``s4_poc_db_facts`` hostvar."""
+    _need()
+    p = _plain(plan)
+    src = hostvars[p["source"]]
+    facts = _plain((src.get("ansible_facts") or {}).get("s4_software") or {})
+    db_facts: dict[str, Any] = {}
+    for db in p["databases"]:
+        db_facts[db["name"]] = _plain((hostvars[db["server"]].get("s4_poc_db_facts") or {}).get(db["name"]))
+    try:
+        out = _stack.stack(p, facts, db_facts, _plain(passwords or {}))
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+    out["db_facts"] = db_facts
+    out["source_facts"] = facts
+    return out
+
+
+def poc_probes(plan: Mapping[str, Any]) -> list[list[str]]:
+    _need()
+    return _stack.probes(_plain(plan))
+
+
+def poc_interop(plan: Mapping[str, Any], http_results: Any, php_results: Any, services: Any, php: str,
+                server: str) -> list[dict[str, Any]]:
+    _need()
+    return _stack.interop(_plain(plan), _plain(http_results), _plain(php_results), _plain(services or {}), str(php),
+                          str(server))
+
+
+def poc_dns_live_records(plan: Mapping[str, Any], address: str) -> list[dict[str, str]]:
+    _need()
+    return _stack.dns_live_records(_plain(plan), str(address))
+
+
+def poc_db_results(plan: Mapping[str, Any], current: Any, verified: Any) -> list[dict[str, Any]]:
+    """Integrity of each database: the POC's checksums taken right after its restore against the source's state it
+    was restored from (``/var/lib/s4-poc/verified-<db>.json`` slurp results: ``{source_checksum, source_tables,
+    checksum, tables}``), which must also be the source's current state (``current``: db_checksum loop results
+    taken on the source after the copy)."""
+    import base64
+    import json
+
+    _need()
+    now = {}
+    for r in _plain(current or []):
+        if r.get("databases"):
+            now[r["item"]["name"]] = r["databases"][0].get("checksum")
+    out = []
+    for r in _plain(verified):
+        name = r["item"]["name"]
+        if "content" not in r:
+            out.append({"database": name, "passed": False, "tables": 0,
+                        "mismatches": [f"{name}: the POC's database was never verified after a restore"]})
+            continue
+        rec = json.loads(base64.b64decode(r["content"]))
+        res = _gate.compare_tables(rec.get("source_tables", []), rec.get("tables", []), name)
+        if name in now and rec.get("source_checksum") != now[name]:
+            res["passed"] = False
+            res["mismatches"].append(f"{name}: the source changed after the POC's copy; re-run to resync")
+        out.append(res)
+    return out
 
 
 def poc_mariadb_accounts(rows: str, database: str) -> list[dict[str, Any]]:
@@ -140,6 +205,11 @@ class FilterModule:
             "poc_plan": poc_plan,
             "poc_hosts_lines": poc_hosts_lines,
             "poc_dns_records": poc_dns_records,
+            "poc_stack": poc_stack,
+            "poc_probes": poc_probes,
+            "poc_interop": poc_interop,
+            "poc_dns_live_records": poc_dns_live_records,
+            "poc_db_results": poc_db_results,
             "poc_mariadb_accounts": poc_mariadb_accounts,
             "poc_postgres_roles": poc_postgres_roles,
             "poc_compare_files": poc_compare_files,
