@@ -275,7 +275,7 @@ def dpkg_owned(paths, info_dir="/var/lib/dpkg/info"):
     """The subset of ``paths`` listed in a dpkg *.list file (read only when there is something to check)."""
     if not paths or not os.path.isdir(info_dir):
         return set()
-    wanted = set(paths)
+    wanted = dict((("\n" + p + "\n").encode("utf-8"), p) for p in paths)
     owned = set()
     try:
         names = os.listdir(info_dir)
@@ -286,12 +286,14 @@ def dpkg_owned(paths, info_dir="/var/lib/dpkg/info"):
             continue
         try:
             with open(os.path.join(info_dir, n), "rb") as fh:
-                for line in fh:
-                    p = line.rstrip(b"\n").decode("utf-8", "replace")
-                    if p in wanted:
-                        owned.add(p)
+                data = b"\n" + fh.read()
         except OSError:
             continue
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        for needle, p in wanted.items():
+            if needle in data:
+                owned.add(p)
     return owned
 
 
