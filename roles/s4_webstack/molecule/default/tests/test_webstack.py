@@ -14,25 +14,40 @@ PHP = "8.4"  # trixie's PHP, what the role installs when s4_webstack_php_version
 SOCKET = f"/run/php/php{PHP}-fpm-acme.sock"
 
 
-@pytest.mark.parametrize("name", ["nginx", f"php{PHP}-fpm", f"php{PHP}-mysql"])
-def test_packages_installed(host, name):
+@pytest.fixture
+def server(host):
+    """The web server this instance was converged with (molecule host_vars s4_molecule_server)."""
+    return "apache2" if host.backend.get_hostname().endswith("-apache2") else "nginx"
+
+
+@pytest.fixture
+def other_server(server):
+    return "nginx" if server == "apache2" else "apache2"
+
+
+@pytest.mark.parametrize("name", [f"php{PHP}-fpm", f"php{PHP}-mysql"])
+def test_php_packages_installed(host, name):
     assert host.package(name).is_installed
 
 
-def test_php_cli_and_fpm_are_target_version(host):
+def test_only_the_chosen_web_server_installed(host, server, other_server):
+    assert host.package(server).is_installed
+    assert not host.package(other_server).is_installed
+
+
+def test_php_fpm_is_target_version(host):
     assert host.package(f"php{PHP}-fpm").version.startswith(f"{PHP}.")
-    assert not host.package("apache2").is_installed
 
 
-@pytest.mark.parametrize("service", ["nginx", f"php{PHP}-fpm"])
-def test_services_running_and_enabled(host, service):
-    svc = host.service(service)
-    assert svc.is_running
-    assert svc.is_enabled
+def test_services_running_and_enabled(host, server):
+    for service in (server, f"php{PHP}-fpm"):
+        svc = host.service(service)
+        assert svc.is_running, service
+        assert svc.is_enabled, service
 
 
 def test_http_port_listening(host):
-    assert host.socket("tcp://0.0.0.0:80").is_listening
+    assert host.socket("tcp://80").is_listening
 
 
 def test_pool_socket_owned_by_web_server(host):
@@ -50,8 +65,9 @@ def test_site_user_created_without_login(host):
     assert user.shell == "/usr/sbin/nologin"
 
 
-def test_defaults_disabled(host):
-    assert not host.file("/etc/nginx/sites-enabled/default").exists
+def test_defaults_disabled(host, server):
+    default = "/etc/nginx/sites-enabled/default" if server == "nginx" else "/etc/apache2/sites-enabled/000-default.conf"
+    assert not host.file(default).exists
     assert not host.file(f"/etc/php/{PHP}/fpm/pool.d/www.conf").exists
 
 
@@ -63,8 +79,8 @@ def test_pool_config_rendered(host):
     assert "php_admin_value[open_basedir] = /srv/www/acme:/tmp" in conf
 
 
-def test_configs_validate(host):
-    host.run_expect([0], "nginx -t")
+def test_configs_validate(host, server):
+    host.run_expect([0], "nginx -t" if server == "nginx" else "apache2ctl configtest")
     host.run_expect([0], f"php-fpm{PHP} -t")
 
 
@@ -88,6 +104,15 @@ def test_pretty_permalinks_reach_front_controller(host):
 def test_extra_config_applied(host):
     status, _ = http_get(host, "/xmlrpc.php", "www.acme.example")
     assert status == 403
+
+
+def test_apache_uses_the_pool_socket(host, server):
+    if server != "apache2":
+        pytest.skip("apache2 only")
+    conf = host.file("/etc/apache2/sites-enabled/acme.conf").content_string
+    assert f'SetHandler "proxy:unix:{SOCKET}|fcgi://acme"' in conf
+    assert "ServerAlias acme.poc.smartt.example" in conf
+    assert host.run("apache2ctl -M").stdout.count("proxy_fcgi_module") == 1
 
 
 def test_unknown_host_not_served_the_site(host):
