@@ -14,7 +14,8 @@ NAME_MAX = 63
 
 # Where an application keeps the data that belongs to the client when it is installed from the distro package
 # (the package itself is installed on the POC in the target release's version; only client data is copied).
-# key: (app, docroot) -> layout.  A site whose docroot is its own tree (/srv/www/...) copies the docroot.
+# key: (app, package root) -> layout, for a docroot at or below the root. A site whose docroot is its own tree
+# (/srv/www/...) copies the docroot.
 PACKAGED_APPS: dict[tuple[str, str], dict[str, Any]] = {
     ("wordpress", "/usr/share/wordpress"): {
         "packages": ["wordpress"],
@@ -90,7 +91,10 @@ def site_layout(site: Mapping[str, Any]) -> dict[str, Any]:
     app = site.get("app") or ""
     docroot = str(site["docroot"]).rstrip("/") or "/"
     engine = (site.get("db") or {}).get("engine", "")
-    layout = PACKAGED_APPS.get((app, docroot))
+    layout = None
+    for (papp, root), candidate in PACKAGED_APPS.items():
+        if papp == app and (docroot == root or docroot.startswith(root + "/")):
+            layout = candidate
     if layout is None:
         return {"packages": [], "debconf": [], "data_paths": [docroot], "config": None, "preview_config": None,
                 "packaged": False, "vhost_docroot": docroot, "vhost": {},
@@ -264,11 +268,11 @@ def mariadb_accounts(rows: str, database: str) -> list[dict[str, Any]]:
 
 
 def postgres_roles(rows: str) -> dict[str, Any]:
-    """``{owner, roles}`` from ``ROLE<TAB>is_owner(t|f)<TAB>can_login(t|f)`` lines."""
+    """``{owner, roles}`` from ``ROLE|is_owner(t|f)|can_login(t|f)`` lines (``psql -At -F '|'``)."""
     owner = "postgres"
     roles: list[dict[str, Any]] = []
     for line in rows.splitlines():
-        parts = line.split("\t")
+        parts = line.rsplit("|", 2)
         if len(parts) != 3 or parts[0] in SYSTEM_ROLES or parts[0].startswith("pg_"):
             continue
         if parts[1] == "t":

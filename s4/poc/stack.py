@@ -180,7 +180,8 @@ def interop(
     if "mariadb" in plan["engines"]:
         units.append("mariadb.service")
     if "postgresql" in plan["engines"]:
-        units.append("postgresql.service")
+        pg = str(plan["versions"].get("postgresql", {}).get("version", ""))
+        units.append(f"postgresql@{pg}-main.service")
     for u in units:
         svc = services.get(u) or {}
         state, status = svc.get("state", "absent"), svc.get("status", "absent")

@@ -181,3 +181,34 @@ def test_report_json_and_html() -> None:
     html = report.render_html(rep)
     assert "&lt;200&gt;" in html and "MISMATCH" in html and "s3cret" not in html
     assert report.render_html(rep) == html  # deterministic
+
+
+def test_db_account_parsers() -> None:
+    rows = ("'acme_wp'@'localhost'\tALTER,ALTER ROUTINE,CREATE,CREATE ROUTINE,CREATE TEMPORARY TABLES,CREATE VIEW,"
+            "DELETE,DELETE HISTORY,DROP,EVENT,EXECUTE,INDEX,INSERT,LOCK TABLES,REFERENCES,SELECT,SHOW VIEW,TRIGGER,"
+            "UPDATE\n'reader'@'%'\tSELECT\n'root'@'localhost'\tSELECT\n")
+    assert poc_plan.mariadb_accounts(rows, "acme_wp") == [
+        {"name": "acme_wp", "host": "localhost", "privileges": [{"db": "acme_wp", "privs": "ALL"}]},
+        {"name": "reader", "host": "%", "privileges": [{"db": "acme_wp", "privs": "SELECT"}]},
+    ]
+    pg = poc_plan.postgres_roles("globex_crm|t|t\nreport|f|f\npostgres|f|t\n")
+    assert pg == {"owner": "globex_crm", "roles": [{"name": "globex_crm", "login": True},
+                                                   {"name": "report", "login": False}]}
+
+
+def test_packaged_app_layout_matches_below_its_root() -> None:
+    lay = poc_plan.site_layout({"name": "m", "domain": "mail.x", "docroot": "/var/lib/roundcube/public_html",
+                                "app": "roundcube", "db": {"engine": "postgresql"}, "_domain": "x"})
+    assert lay["packaged"] and lay["packages"] == ["roundcube-core", "roundcube-pgsql"]
+    assert lay["data_paths"] == ["/etc/roundcube"] and lay["vhost_docroot"] == "/var/lib/roundcube/public_html"
+    own = poc_plan.site_layout({"name": "w", "domain": "w.x", "docroot": "/srv/www/w", "app": "php", "_domain": "x"})
+    assert not own["packaged"] and own["data_paths"] == ["/srv/www/w"]
+
+
+def test_generic_credential_pattern_rewrites_only_the_users_password() -> None:
+    import re
+
+    pat = poc_plan.GENERIC_CREDENTIAL_PATTERN.replace("{user}", re.escape("globex_crm"))
+    src = "$db = new PDO('pgsql:host=127.0.0.1;dbname=globex_crm', 'globex_crm', 'lab-old');\n$x = f('other', 'keep');"
+    out = re.sub(pat, r"\g<1>NEW\g<2>", src)
+    assert "'globex_crm', 'NEW'" in out and "'other', 'keep'" in out
