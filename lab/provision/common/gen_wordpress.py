@@ -46,7 +46,8 @@ def sentence(rng, n):
 
 
 def date(rng):
-    y, mo, d = rng.randint(2015, 2026), rng.randint(1, 12), rng.randint(1, 28)
+    y = rng.randint(2015, 2026)
+    mo, d = rng.randint(1, 10 if y == 2026 else 12), rng.randint(1, 28)  # nothing after the lab's "today"
     h, mi, s = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)
     return f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}"
 
@@ -135,7 +136,8 @@ def main():
     seen = set()
     attach_id = first_post + npost + 1000
     for n, size in enumerate(sizes):
-        year, month = rng.randint(2016, 2026), rng.randint(1, 12)
+        year = rng.randint(2016, 2026)
+        month = rng.randint(1, 10 if year == 2026 else 12)
         tmpl = rng.choice(ODD_NAMES) if rng.random() < 0.15 else rng.choice(PLAIN)
         name = tmpl.format(n=n, q=rng.randint(1, 4))
         rel = f"{year:04d}/{month:02d}/{name}"
