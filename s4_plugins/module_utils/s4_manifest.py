@@ -202,6 +202,9 @@ def hash_file(path):
                 h = hashlib.sha256()
                 os.lseek(fd, 0, os.SEEK_SET)
             _hash_fd(fd, h)
+        after = os.fstat(fd)
+        if after.st_size != st.st_size or _mtime_ns(after) != _mtime_ns(st):
+            return None, "changed while being read (size or mtime moved): quiesce writers and run again"
         return h.hexdigest(), None
     except OSError as exc:
         return None, _oserror(exc)

@@ -277,3 +277,22 @@ def test_module_utils_run_on_old_target_pythons(version, tmp_path):
                          text=True, check=True).stdout.strip()
     assert sys.version_info >= (3, 11)
     assert out == m.write(m.build([str(root)], workers=1), str(tmp_path / "new.gz"))["tree_sha256"]
+
+
+def test_file_changing_while_read_is_an_error_not_a_wrong_hash(tmp_path, monkeypatch):
+    f = tmp_path / "growing.log"
+    f.write_bytes(b"line\n" * 100)
+    real_fstat = os.fstat
+    calls = {"n": 0}
+
+    def fstat(fd):
+        st = real_fstat(fd)
+        calls["n"] += 1
+        if calls["n"] == 2:  # the check after reading sees the file grown
+            f.write_bytes(b"line\n" * 101)
+            return real_fstat(fd)
+        return st
+
+    monkeypatch.setattr(m.os, "fstat", fstat)
+    digest, error = m.hash_file(bytes(f))
+    assert digest is None and error.startswith("changed while being read")
