@@ -193,7 +193,7 @@ def up(*, log: Log = print, build: bool = True) -> int:
     if missing and not build:
         raise LabError(f"host images missing for {', '.join(missing)}: run scripts/lab images")
     if missing:
-        log(f"building images (cold, one at a time): {', '.join(missing)}")
+        log(f"building host images (one at a time): {', '.join(missing)}")
     for h in topology.HOSTS:
         refs[h.name] = hostimages.build_host_image(h.name, log=log)
     log(f"network {topology.NETWORK} {ensure_network()}")

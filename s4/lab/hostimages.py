@@ -294,7 +294,25 @@ def build_host_image(host: str, *, log: Log = print) -> str:
         _rm_container(name)
     subprocess.run(["podman", "tag", ref, latest], check=True)
     log(f"  {host}: built {ref} in {time.monotonic() - started:.0f}s")
+    prune_stale(host, log=log)
     return ref
+
+
+def prune_stale(host: str, *, log: Log = print) -> list[str]:
+    """Remove this host's package/provisioned images of older recipes (those no container uses)."""
+    keep = {package_ref(host), host_ref(host), f"{topology.IMAGE_REPO}/host-{host}:latest"}
+    removed = []
+    for repo in (f"{topology.IMAGE_REPO}/pkg-{host}", f"{topology.IMAGE_REPO}/host-{host}"):
+        res = subprocess.run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", repo], capture_output=True,
+                             text=True, check=False)
+        for ref in res.stdout.split():
+            if ref.startswith(repo + ":") and ref not in keep:
+                rm = subprocess.run(["podman", "rmi", ref], capture_output=True, text=True, check=False)
+                if rm.returncode == 0:
+                    removed.append(ref)
+    if removed:
+        log(f"  {host}: removed {len(removed)} image(s) of older recipes")
+    return removed
 
 
 def build_all(hosts: list[str] | None = None, *, log: Log = print) -> dict[str, str]:
