@@ -75,3 +75,30 @@ def test_unknown_asset_kind_is_rejected(monkeypatch, tmp_path):
     monkeypatch.setitem(estate.SPEC_BY_NAME, "colo-01", dataclasses.replace(spec, assets=(("ftp", "x"),)))
     with pytest.raises(hostimages.BuildError, match="unknown asset kind 'ftp'"):
         hostimages.fetch_assets("colo-01")
+
+
+def test_prune_stale_removes_only_older_recipes_of_that_host(monkeypatch):
+    import subprocess as sp
+
+    repo = topology.IMAGE_REPO
+    current_host, current_pkg = hostimages.host_ref("db-01"), hostimages.package_ref("db-01")
+    listed = {
+        f"{repo}/pkg-db-01": [current_pkg, f"{repo}/pkg-db-01:0000000000000000"],
+        f"{repo}/host-db-01": [current_host, f"{repo}/host-db-01:latest", f"{repo}/host-db-01:1111111111111111",
+                               f"{repo}/host-db-01-other:2222"],
+    }
+    removed = []
+
+    def fake_run(cmd, **kw):
+        if cmd[:2] == ["podman", "images"]:
+            return sp.CompletedProcess(cmd, 0, "\n".join(listed[cmd[-1]]), "")
+        if cmd[:2] == ["podman", "rmi"]:
+            removed.append(cmd[2])
+            return sp.CompletedProcess(cmd, 0, "", "")
+        raise AssertionError(cmd)
+
+    monkeypatch.setattr(hostimages.subprocess, "run", fake_run)
+    out = hostimages.prune_stale("db-01", log=lambda m: None)
+    assert sorted(out) == sorted(removed) == sorted(
+        [f"{repo}/pkg-db-01:0000000000000000", f"{repo}/host-db-01:1111111111111111"]
+    )
