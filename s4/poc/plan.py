@@ -38,7 +38,8 @@ PACKAGED_APPS: dict[tuple[str, str], dict[str, Any]] = {
         "data_paths": ["/etc/roundcube"],
         "config": "/etc/roundcube/debian-db.php",
         "docroot": "/var/lib/roundcube/public_html",
-        "vhost": {"apache2": "Include /etc/roundcube/apache.conf", "nginx": ""},
+        # IncludeOptional: the vhost is written before the package (and the client's copy of its config) is there
+        "vhost": {"apache2": "IncludeOptional /etc/roundcube/apache.conf", "nginx": ""},
     },
 }
 # How each application's DB password is written in its config (regex with the value between groups 1 and 2).

@@ -180,13 +180,19 @@ def interop(
     if "mariadb" in plan["engines"]:
         units.append("mariadb.service")
     if "postgresql" in plan["engines"]:
-        pg = str(plan["versions"].get("postgresql", {}).get("version", ""))
-        units.append(f"postgresql@{pg}-main.service")
+        units.append("postgresql.service")
     for u in units:
         svc = services.get(u) or {}
         state, status = svc.get("state", "absent"), svc.get("status", "absent")
-        out.append({"check": f"service {u}", "site": "", "passed": state == "running" and status == "enabled",
-                    "detail": f"{state}, {status}"})
+        passed = state == "running" and status == "enabled"
+        detail = f"{state}, {status}"
+        if u == "postgresql.service":
+            # Debian's postgresql.service is an enabled umbrella unit; the server is the cluster instance it starts
+            pg = str(plan["versions"].get("postgresql", {}).get("version", ""))
+            inst = services.get(f"postgresql@{pg}-main.service") or {}
+            passed = status == "enabled" and inst.get("state") == "running"
+            detail = f"{status}; postgresql@{pg}-main {inst.get('state', 'absent')}"
+        out.append({"check": f"service {u}", "site": "", "passed": passed, "detail": detail})
     return out
 
 

@@ -212,3 +212,23 @@ def test_generic_credential_pattern_rewrites_only_the_users_password() -> None:
     src = "$db = new PDO('pgsql:host=127.0.0.1;dbname=globex_crm', 'globex_crm', 'lab-old');\n$x = f('other', 'keep');"
     out = re.sub(pat, r"\g<1>NEW\g<2>", src)
     assert "'globex_crm', 'NEW'" in out and "'other', 'keep'" in out
+
+
+def test_interop_judgement() -> None:
+    from s4.poc import stack
+
+    pl = _plan(source="mvps-globex-01")
+    http = [{"item": ["globex-webmail", "mail.globex.example"], "status": 200, "content": '<input name="_user">'},
+            {"item": ["globex-www", "www.globex.example"], "status": 500, "content": "Uncaught PDOException"}]
+    php = [{"item": ["globex-webmail", "mail.globex.example"], "status": 200, "content": "8.4.28\n"},
+           {"item": ["globex-www", "www.globex.example"], "status": 503, "content": ""}]
+    services = {"apache2.service": {"state": "running", "status": "enabled"},
+                "php8.4-fpm.service": {"state": "running", "status": "enabled"},
+                "postgresql.service": {"state": "stopped", "status": "enabled"},
+                "postgresql@17-main.service": {"state": "running", "status": "active"}}
+    res = {r["check"]: r for r in stack.interop(pl, http, php, services, "8.4", "apache2")}
+    assert res["http mail.globex.example"]["passed"] and res["served PHP version (mail.globex.example)"]["passed"]
+    assert not res["http www.globex.example"]["passed"]
+    assert "PDOException" in res["app reaches its database (www.globex.example)"]["detail"]
+    assert not res["served PHP version (www.globex.example)"]["passed"]
+    assert res["service postgresql.service"]["passed"] and res["service apache2.service"]["passed"]
