@@ -54,6 +54,12 @@ def _lock(cmd: str) -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.cmd in MUTATING:
+        try:
+            control.require_podman()  # before waiting on the lock: a missing podman is reported at once
+        except control.LabError as exc:
+            print(f"scripts/lab {args.cmd}: {exc}", file=sys.stderr)
+            return 1
     with _lock(args.cmd):
         return _dispatch(args)
 
