@@ -1,7 +1,8 @@
 """Integrity modules on the lab hosts' real data: Acme's WordPress (MariaDB 10.5) and Globex (PostgreSQL 13).
 
 Kept minimal: the cross-version proof is in test_integrity.py. Here the modules run over SSH through the lab
-inventory, twice, and must return identical, non-empty results (repeatability on real data).
+inventory, twice, and must return identical, non-empty results (repeatability on real data; tables the
+applications rewrite by themselves are left out of the comparison).
 """
 
 from __future__ import annotations
@@ -79,5 +80,18 @@ def test_lab_data_is_hashed_repeatably(ssh, tmp_path):
     assert globex["server_version"].startswith("13.")
     assert {d["name"] for d in globex["databases"]} >= {"globex_roundcube", "globex_crm"}
     for key in ("acme", "globex"):
-        assert [(d["name"], d["checksum"]) for d in second[key]["databases"]] == \
-            [(d["name"], d["checksum"]) for d in first[key]["databases"]]
+        a, b = per_table(first[key]), per_table(second[key])
+        assert a.keys() == b.keys() and len(a) >= 10
+        stable = [t for t in a if t[1] not in VOLATILE]
+        assert len(stable) >= 8
+        assert {t: a[t] for t in stable} == {t: b[t] for t in stable}
+
+
+# Tables the applications themselves rewrite on page views or logins (WordPress transients and cron in wp_options,
+# sessions and caches in Roundcube): other jobs hitting the sites between the two runs legitimately change them.
+VOLATILE = {"wp_options", "wp_usermeta", "session", "cache", "cache_shared", "cache_index", "cache_thread",
+            "cache_messages"}
+
+
+def per_table(result: dict) -> dict[tuple[str, str], tuple[int, str]]:
+    return {(d["name"], t["name"]): (t["rows"], t["checksum"]) for d in result["databases"] for t in d["tables"]}
