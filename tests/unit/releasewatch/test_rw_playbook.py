@@ -113,7 +113,7 @@ def test_send_mode_smtp_down_then_up(env):
     e.pop("S4_SMTP_USERNAME")
     handler = Recorder()
     port = free_port()
-    ctrl = Controller(handler, hostname="127.0.0.1", port=port)
+    ctrl = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=30)
     ctrl.start()
     try:
         args = ["-e", "s4_release_watch_send=true", "-e", "s4_release_watch_smtp_host=127.0.0.1",

@@ -53,7 +53,7 @@ def smtp_server():
 
     def start(handler: Recorder, **kw) -> int:
         port = free_port()
-        ctrl = Controller(handler, hostname="127.0.0.1", port=port, **kw)
+        ctrl = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=30, **kw)
         ctrl.start()
         started.append(ctrl)
         return port
