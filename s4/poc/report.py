@@ -84,11 +84,16 @@ def client_issues(
     before: Mapping[str, Any] | None,
     *,
     compat: Any = None,
+    after: Mapping[str, Any] | None = None,
 ) -> list[dict[str, str]]:
-    """Issues the client must act on: an application release that does not support the target PHP."""
+    """Issues the client must act on: an application release that does not support the target PHP.
+
+    A distro-packaged application is replaced on the POC by the target release's package: the issue then says
+    which version the POC runs (and still asks the client to check it, customisations included)."""
     issues: list[dict[str, str]] = []
     php = (plan.get("versions") or {}).get("php", {}).get("version")
     apps = apps_of(before)
+    apps_after = apps_of(after)
     for site in plan.get("sites") or []:
         for app in apps.get(site["name"], []):
             if compat is None or not php or not app.get("version"):
@@ -97,6 +102,21 @@ def client_issues(
             if rng is None or rng.allows(php):
                 continue
             fix = compat.first_release_supporting(app["product"], php, at_least=str(app["version"]))
+            now = [a for a in apps_after.get(site["name"], []) if a.get("product") == app["product"]]
+            if site.get("packaged") and now and now[0].get("version"):
+                issues.append(
+                    {
+                        "site": site["name"],
+                        "severity": "check",
+                        "message": (
+                            f"{app['product']} {app['version']} supports PHP {_spec(rng)}; the POC runs the target "
+                            f"release's package, {app['product']} {now[0]['version']}, on PHP {php}"
+                        ),
+                        "action": f"test the site on the POC ({app['product']} upgraded by the distribution), "
+                                  "plugins and themes included",
+                    }
+                )
+                continue
             issues.append(
                 {
                     "site": site["name"],
@@ -147,7 +167,7 @@ def build(
     as_of: date | None = None,
 ) -> dict[str, Any]:
     interop_l = [dict(i) for i in interop]
-    issues = client_issues(plan, before, compat=compat)
+    issues = client_issues(plan, before, compat=compat, after=after)
     passed = bool(integrity.get("passed")) and all(i.get("passed") for i in interop_l) and not failed_step
     return _scrub(
         {

@@ -232,3 +232,12 @@ def test_interop_judgement() -> None:
     assert "PDOException" in res["app reaches its database (www.globex.example)"]["detail"]
     assert not res["served PHP version (www.globex.example)"]["passed"]
     assert res["service postgresql.service"]["passed"] and res["service apache2.service"]["passed"]
+
+
+def test_packaged_app_issue_names_the_version_the_poc_runs() -> None:
+    pl = _plan(site="acme-blog")
+    after = dict(FACTS_AFTER, sites=[{"name": "acme-blog", "apps": [{"product": "wordpress", "version": "6.8.3"}]}])
+    issues = report.client_issues(pl, FACTS_BEFORE, compat=Compat(), after=after)
+    assert issues[0]["severity"] == "check" and "wordpress 6.8.3" in issues[0]["message"]
+    own = report.client_issues(pl, FACTS_BEFORE, compat=Compat(), after=FACTS_AFTER)
+    assert own[0]["severity"] == "action"
