@@ -12,7 +12,7 @@ VERSION = "11.8"  # trixie's MariaDB
 def sql_as(host, user: str, password: str, query: str, db: str = "", tcp: bool = False):
     where = "-h 127.0.0.1 -P 3306" if tcp else ""
     cmd = (
-        f"mariadb {where} -u {shlex.quote(user)} -p{shlex.quote(password)} -N -B "
+        f"mariadb --default-character-set=utf8mb4 {where} -u {shlex.quote(user)} -p{shlex.quote(password)} -N -B "
         f"-e {shlex.quote(query)} {shlex.quote(db) if db else ''}"
     )
     return host.run(cmd)
@@ -52,8 +52,8 @@ def test_restored_rows_and_constraints_present(host):
     res = sql_as(host, "shop", "Shop-Molecule-Pw1", "SELECT COUNT(*), SUM(total) FROM orders", "shop", tcp=True)
     assert res.rc == 0, res.stderr
     assert res.stdout.strip() == "3\t235.49"
-    city = sql_as(host, "shop", "Shop-Molecule-Pw1", "SELECT city FROM customers WHERE id = 1", "shop")
-    assert city.stdout.strip() == "Zürich"
+    city = sql_as(host, "shop", "Shop-Molecule-Pw1", "SELECT HEX(city) FROM customers WHERE id = 1", "shop")
+    assert city.stdout.strip() == "Zürich".encode().hex().upper()  # stored as UTF-8, not double-encoded
     fk = sql_as(host, "shop", "Shop-Molecule-Pw1", "INSERT INTO orders (customer_id, total) VALUES (99, 1)", "shop")
     assert fk.rc != 0
     assert "foreign key constraint fails" in fk.stderr
