@@ -27,7 +27,7 @@ INVENTORY_POC = ROOT / "inventories" / "lab" / "poc"
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 MANIFEST_PY = (
     "import sys, json; sys.path.insert(0, '/tmp/s4poc-test'); import s4_manifest as m; "
-    "print(m.build(sys.argv[1:])['header']['tree_sha256'])"
+    "r = m.build(sys.argv[1:]); m.serialize(r); print(r['header']['tree_sha256'])"
 )
 
 
