@@ -67,8 +67,10 @@ def source_manifest(ssh: Callable[..., Any], host: str, roots: list[str]) -> str
 
 
 def podman_names() -> list[str]:
-    return subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
-                          check=True).stdout.split()
+    """Containers of the lab's Proxmox server (its VMs); other containers come and go with other tests."""
+    names = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    return [n for n in names if n.startswith("s4pve-")]
 
 
 def entry(name: str) -> dict[str, Any]:
