@@ -12,6 +12,7 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.smartt.s4.plugins.plugin_utils.s4_action import check_options, plain, require
 
 try:
     from s4 import history as _history
@@ -32,11 +33,8 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         args = dict(self._task.args)
-        unknown = set(args) - _ARGS
-        if unknown:
-            raise AnsibleActionFail(f"unsupported option(s): {', '.join(sorted(unknown))}")
-        if _history is None:
-            raise AnsibleActionFail(f"smartt.s4.gather_history needs the s4 package of the S4 toolkit: {_IMPORT_ERROR}")
+        check_options(args, _ARGS)
+        require(_history, "gather_history", _IMPORT_ERROR)
         db = args.get("db") or str(_history.DEFAULT_PATH)
         fact_name = args.get("fact_name") or "s4_software"
         hosts = list(args.get("hosts") or task_vars.get("ansible_play_hosts_all") or [])
@@ -63,7 +61,7 @@ class ActionModule(ActionBase):
                 except KeyError:
                     facts = None
             if facts is not None:
-                facts = _plain(facts)
+                facts = plain(facts)
                 if facts.get("gathered_at"):
                     gathered.append(str(facts["gathered_at"]))
             results[h] = {"status": "ok" if facts is not None else "failed", "facts": facts}
@@ -104,18 +102,3 @@ class ActionModule(ActionBase):
             summary=summary,
         )
         return result
-
-
-def _plain(obj):
-    """Lazy/tagged Ansible containers -> plain JSON-able Python (dict, list, str, int ...)."""
-    if isinstance(obj, dict) or (hasattr(obj, "items") and hasattr(obj, "keys")):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, bool) or obj is None:
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return float(obj)
-    return str(obj)

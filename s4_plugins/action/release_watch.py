@@ -6,13 +6,20 @@ A thin wrapper over ``s4.releasewatch.watch.run`` (pure Python). Documentation: 
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+from ansible_collections.smartt.s4.plugins.plugin_utils.s4_action import (
+    as_of_date,
+    check_options,
+    host_entries,
+    plain,
+    require,
+    target_hosts,
+)
 
 try:
     from s4.releasewatch import watch as _watch
@@ -31,24 +38,6 @@ display = Display()
 _ARGS = {"hosts", "dest", "as_of", "store", "history_db", "catalog_dir", "policy", "base_url", "poc_contact",
          "sender", "send", "smtp"}
 _SMTP_ARGS = {"host", "port", "security", "username", "password", "timeout", "verify_tls", "ca_file"}
-_HOSTVARS = ("s4_service", "s4_in_scope", "s4_public", "s4_clients", "s4_sites", "s4_licences", "s4_domain")
-
-
-def _plain(obj):
-    """Lazy/tagged Ansible containers -> plain JSON-able Python."""
-    if isinstance(obj, dict) or (hasattr(obj, "items") and hasattr(obj, "keys")):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, bool) or obj is None:
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return float(obj)
-    if isinstance(obj, (_dt.date, _dt.datetime)):
-        return obj.isoformat()
-    return str(obj)
 
 
 class ActionModule(ActionBase):
@@ -59,59 +48,25 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         args = dict(self._task.args)
-        unknown = set(args) - _ARGS
-        if unknown:
-            raise AnsibleActionFail(f"unsupported option(s): {', '.join(sorted(unknown))}")
-        if _watch is None:
-            raise AnsibleActionFail(f"smartt.s4.release_watch needs the s4 package of the S4 toolkit: {_IMPORT_ERROR}")
+        check_options(args, _ARGS)
+        require(_watch, "release_watch", _IMPORT_ERROR)
         dest = args.get("dest")
         if not dest:
             raise AnsibleActionFail("dest (the output directory) is required")
-        hosts = args.get("hosts")
-        if hosts is None:
-            hosts = (task_vars.get("groups") or {}).get("s4_in_scope") or []
-        if isinstance(hosts, str) or not isinstance(hosts, (list, tuple)):
-            raise AnsibleActionFail(f"hosts must be a list of inventory hostnames, got {hosts!r}")
-        as_of = args.get("as_of")
-        try:
-            as_of = _dt.date.fromisoformat(str(as_of)) if as_of else _dt.datetime.now(_dt.UTC).date()
-        except ValueError:
-            raise AnsibleActionFail(f"as_of must be a date YYYY-MM-DD, got {as_of!r}") from None
+        hosts = target_hosts(args, task_vars)
+        as_of = as_of_date(args.get("as_of"))
         try:
             send = boolean(args.get("send", False), strict=True)
         except TypeError:
             raise AnsibleActionFail(f"send must be a boolean, got {args.get('send')!r}") from None
 
-        hostvars = task_vars.get("hostvars") or {}
-        raw, missing, domain = [], [], None
-        for name in hosts:
-            name = str(name)
-            try:
-                hv = hostvars[name]
-            except KeyError:
-                missing.append(name)
-                continue
-            entry = {"inventory_hostname": name}
-            for key in _HOSTVARS:
-                if key in hv:
-                    entry[key] = _plain(hv[key])
-            if entry.get("s4_in_scope") is False:
-                raise AnsibleActionFail(
-                    f"refused: {name} ({entry.get('s4_service')}) is out of the S4 scope; pass groups['s4_in_scope']")
-            facts = hv.get("s4_software") if hasattr(hv, "get") else None
-            if facts is None and hasattr(hv, "get"):
-                facts = (_plain(hv.get("ansible_facts") or {})).get("s4_software")
-            if facts is not None:
-                entry["s4_software"] = _plain(facts)
-            domain = domain or entry.get("s4_domain")
-            raw.append(entry)
-        if missing:
-            raise AnsibleActionFail(f"host(s) not in the inventory: {', '.join(missing)}")
+        raw = host_entries(hosts, task_vars.get("hostvars") or {})
+        domain = next((e["s4_domain"] for e in raw if e.get("s4_domain")), None)
         domain = str(domain or "smartt.example")
 
         smtp = None
         if send:
-            options = _plain(args.get("smtp") or {})
+            options = plain(args.get("smtp") or {})
             if not isinstance(options, dict) or set(options) - _SMTP_ARGS:
                 raise AnsibleActionFail(f"smtp must be a mapping with keys {', '.join(sorted(_SMTP_ARGS))}")
             try:
