@@ -240,6 +240,22 @@ class Api:
             raise PVEError(500, f"Configuration file 'nodes/{p['node']}/qemu-server/{p['vmid']}.conf' does not exist")
         return vm
 
+    def _task_vm(self, vmid: int, ignore_lock: bool = False) -> dict[str, Any]:
+        """The VM a running task works on (call with its _vm_lock held): it must still exist and, unless the
+        request allows it (skiplock / force), carry no lock: the errors real Proxmox tasks end with."""
+        cur = self.state.get(vmid)
+        if cur is None:
+            raise TaskError(f"Configuration file 'nodes/{NODE}/qemu-server/{vmid}.conf' does not exist")
+        if cur.get("lock") and not ignore_lock:
+            raise TaskError(f"VM is locked ({cur['lock']})")
+        return cur
+
+    def _unlock(self, vm: dict[str, Any]) -> None:
+        """Clear the lock a task set on ``vm`` and persist it."""
+        with self.state.lock:
+            vm["lock"] = None
+            self.state.put(vm)
+
     def _vm_lock(self, vmid: int) -> threading.Lock:
         with self.state.lock:
             return self.vm_locks.setdefault(vmid, threading.Lock())
@@ -567,11 +583,7 @@ class Api:
 
         def body(task: Task) -> None:
             with self._vm_lock(vmid):
-                cur = self.state.get(vmid)
-                if cur is None:
-                    raise TaskError(f"Configuration file 'nodes/{NODE}/qemu-server/{vmid}.conf' does not exist")
-                if cur.get("lock") and not skiplock:
-                    raise TaskError(f"VM is locked ({cur['lock']})")
+                cur = self._task_vm(vmid, ignore_lock=skiplock)
                 work(task, cur)
 
         return self.runner.run(ttype, str(vmid), ctx.who.name, body)
@@ -968,11 +980,7 @@ class Api:
 
         def work(task: Task) -> None:
             with self._vm_lock(vmid):
-                cur = self.state.get(vmid)
-                if cur is None:
-                    raise TaskError(f"Configuration file 'nodes/{NODE}/qemu-server/{vmid}.conf' does not exist")
-                if cur.get("lock") and not skiplock:
-                    raise TaskError(f"VM is locked ({cur['lock']})")
+                cur = self._task_vm(vmid, ignore_lock=skiplock)
                 if self._runtime(cur)[0] == "running":
                     raise TaskError(f"VM {vmid} is running - destroy failed")
                 self._remove_vm_artifacts(task, cur)
@@ -1096,11 +1104,7 @@ class Api:
         def work(task: Task) -> None:
             with self._vm_lock(vmid):
                 with self.state.lock:
-                    cur = self.state.get(vmid)
-                    if cur is None:
-                        raise TaskError(f"Configuration file 'nodes/{NODE}/qemu-server/{vmid}.conf' does not exist")
-                    if cur.get("lock"):
-                        raise TaskError(f"VM is locked ({cur['lock']})")
+                    cur = self._task_vm(vmid)
                     if self._is_template(cur):
                         raise TaskError("you can't take a snapshot if it's a template")
                     if snapname in cur["snapshots"]:
@@ -1129,9 +1133,7 @@ class Api:
                         cur["snapshots"][snapname] = snap
                         cur["conf"]["parent"] = snapname
                 finally:
-                    with self.state.lock:
-                        cur["lock"] = None
-                        self.state.put(cur)
+                    self._unlock(cur)
         return self.runner.run("qmsnapshot", str(vmid), ctx.who.name, work)
 
     def rollback(self, ctx: Ctx, p: dict[str, Any]) -> str:
@@ -1142,11 +1144,7 @@ class Api:
         def work(task: Task) -> None:
             with self._vm_lock(vmid):
                 with self.state.lock:
-                    cur = self.state.get(vmid)
-                    if cur is None:
-                        raise TaskError(f"Configuration file 'nodes/{NODE}/qemu-server/{vmid}.conf' does not exist")
-                    if cur.get("lock"):
-                        raise TaskError(f"VM is locked ({cur['lock']})")
+                    cur = self._task_vm(vmid)
                     snap = cur["snapshots"].get(snapname)
                     if snap is None:
                         raise TaskError(f"snapshot '{snapname}' does not exist")
@@ -1173,9 +1171,7 @@ class Api:
                         self._ensure_container(task, cur)
                     task.log(f"rolled back VM {vmid} to snapshot '{snapname}'")
                 finally:
-                    with self.state.lock:
-                        cur["lock"] = None
-                        self.state.put(cur)
+                    self._unlock(cur)
                 if p.get("start"):
                     self._do_start(task, cur)
         return self.runner.run("qmrollback", str(vmid), ctx.who.name, work)
@@ -1189,11 +1185,7 @@ class Api:
         def work(task: Task) -> None:
             with self._vm_lock(vmid):
                 with self.state.lock:
-                    cur = self.state.get(vmid)
-                    if cur is None:
-                        raise TaskError(f"Configuration file 'nodes/{NODE}/qemu-server/{vmid}.conf' does not exist")
-                    if cur.get("lock") and not force:
-                        raise TaskError(f"VM is locked ({cur['lock']})")
+                    cur = self._task_vm(vmid, ignore_lock=force)
                     snap = cur["snapshots"].get(snapname)
                     if snap is None:
                         raise TaskError(f"snapshot '{snapname}' does not exist")
@@ -1235,9 +1227,7 @@ class Api:
                             else:
                                 cur["conf"].pop("parent")
                 finally:
-                    with self.state.lock:
-                        cur["lock"] = None
-                        self.state.put(cur)
+                    self._unlock(cur)
         return self.runner.run("qmdelsnapshot", str(vmid), ctx.who.name, work)
 
     # ================================================================== tasks
