@@ -253,11 +253,19 @@ def test_podman_failure_during_clone_leaves_nothing(pve: dict[str, Any]) -> None
 # ------------------------------------------------------------------------------------------- ansible modules
 
 
-def ssh(pve: dict[str, Any], user: str, ip: str, command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["ssh", "-i", str(pve["key"]), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-         "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", f"{user}@{ip}", command],
-        capture_output=True, text=True, timeout=60)
+def ssh(pve: dict[str, Any], user: str, ip: str, command: str, wait: float = 90) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` over SSH. A VM that was just started may not have its sshd up yet (as on real Proxmox, the
+    start task ends before the guest has booted): connection failures are retried for up to ``wait`` seconds;
+    any other result (authentication refused, the command's own status) is returned at once."""
+    deadline = time.monotonic() + wait
+    while True:
+        r = subprocess.run(
+            ["ssh", "-i", str(pve["key"]), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+             "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", f"{user}@{ip}", command],
+            capture_output=True, text=True, timeout=60)
+        if r.returncode != 255 or "connect to host" not in r.stderr or time.monotonic() > deadline:
+            return r
+        time.sleep(2)
 
 
 def test_modules_inventory_and_ssh(pve: dict[str, Any], tmp_path: Path) -> None:
