@@ -61,6 +61,16 @@ def _verrevcmp(a: str, b: str) -> int:
     return 0
 
 
+def _split_epoch(s: str, text: str, kind: str) -> tuple[int, str]:
+    """``[epoch:]rest`` of a Debian or RPM version -> (epoch, rest); the epoch must be digits."""
+    if ":" not in s:
+        return 0, s
+    ep, rest = s.split(":", 1)
+    if not ep.isdigit():
+        raise VersionError(f"bad epoch in {kind} version {text!r}")
+    return int(ep), rest
+
+
 _DEB_UPSTREAM_OK = re.compile(r"^[0-9][A-Za-z0-9.+~:-]*$")
 _DEB_REVISION_OK = re.compile(r"^[A-Za-z0-9.+~]+$")
 
@@ -76,12 +86,7 @@ class DebVersion:
         s = text.strip() if isinstance(text, str) else ""
         if not s or any(ch.isspace() for ch in s):
             raise VersionError(f"not a Debian version: {text!r}")
-        epoch = 0
-        if ":" in s:
-            ep, s = s.split(":", 1)
-            if not ep.isdigit():
-                raise VersionError(f"bad epoch in Debian version {text!r}")
-            epoch = int(ep)
+        epoch, s = _split_epoch(s, text, "Debian")
         revision = ""
         if "-" in s:
             s, revision = s.rsplit("-", 1)
@@ -190,12 +195,7 @@ class RpmVersion:
         s = text.strip() if isinstance(text, str) else ""
         if not s or any(ch.isspace() for ch in s):
             raise VersionError(f"not an RPM version: {text!r}")
-        epoch = 0
-        if ":" in s:
-            ep, s = s.split(":", 1)
-            if not ep.isdigit():
-                raise VersionError(f"bad epoch in RPM version {text!r}")
-            epoch = int(ep)
+        epoch, s = _split_epoch(s, text, "RPM")
         release = ""
         if "-" in s:
             s, release = s.rsplit("-", 1)
