@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from poc_support import Poc, provisioned
 
 from s4.lab import keys, topology
 
@@ -21,3 +23,16 @@ def ssh() -> Callable[..., subprocess.CompletedProcess[str]]:
     if not topology.SSH_KEY.exists():
         pytest.fail("the lab is not up: run scripts/lab up (no .lab/ssh/id_ed25519)")
     return lab_ssh
+
+
+# POCs shared by the tests of tests/integration/test_poc*.py (one provision per source and session; torn down at the end)
+@pytest.fixture(scope="session")
+def acme(ssh: Callable[..., Any]) -> Iterator[Poc]:
+    yield from provisioned(ssh, "poc-acme-acme-blog", "mvps-acme-01", ["/etc/wordpress", "/var/lib/wordpress"],
+                           ["-e", "s4_poc_source=mvps-acme-01", "-e", "s4_poc_site=acme-blog"], reruns=1)
+
+
+@pytest.fixture(scope="session")
+def globex(ssh: Callable[..., Any]) -> Iterator[Poc]:
+    yield from provisioned(ssh, "poc-globex-mvps-globex-01", "mvps-globex-01", ["/etc/roundcube", "/srv/www/globex-www"],
+                           ["-e", "s4_poc_source=mvps-globex-01"], reruns=0)

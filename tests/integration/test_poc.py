@@ -1,129 +1,23 @@
 """POC pipeline against the lab: acme (WordPress + MariaDB 10.5 -> Debian 13) and globex (PostgreSQL 13 apps ->
 Debian 13 / PostgreSQL 17).
 
-One provision per source is shared by the checks of its class: full run green, a rerun with changed=0 (acme),
-the source's data manifest identical before and after, bad input refused before any change, teardown leaving no
-container, no inventory entry, no report behind. Needs `scripts/lab up` (the lab's PVE server included).
+One provision per source is shared by the checks of its class (session fixtures `acme`, `globex` in conftest.py):
+full run green, a rerun with changed=0 (acme), the source's data manifest identical before and after, bad input
+refused before any change, teardown leaving no container, no inventory entry, no report behind. Needs
+`scripts/lab up` (the lab's PVE server included).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
-
-from s4.lab import topology
+from poc_support import INVENTORY_POC, ROOT, Poc, entry, playbook, podman_names, pve_env, source_manifest, vm_container
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-ROOT = topology.ROOT
-INVENTORY_POC = ROOT / "inventories" / "lab" / "poc"
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-MANIFEST_PY = (
-    "import sys, json; sys.path.insert(0, '/tmp/s4poc-test'); import s4_manifest as m; "
-    "r = m.build(sys.argv[1:]); m.serialize(r); print(r['header']['tree_sha256'])"
-)
-
-
-def pve_env() -> dict[str, str]:
-    out = subprocess.run([str(ROOT / "scripts" / "lab"), "pve-env"], capture_output=True, text=True, check=True).stdout
-    env = dict(os.environ)
-    for line in out.splitlines():
-        m = re.match(r"export (\w+)=(.*)$", line.strip())
-        if m:
-            env[m.group(1)] = m.group(2).strip("'\"")
-    env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}"
-    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
-    env.pop("ANSIBLE_STDOUT_CALLBACK", None)
-    return env
-
-
-def playbook(name: str, *extra: str, env: dict[str, str] | None = None) -> tuple[int, str, dict[str, dict[str, int]]]:
-    cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}", *extra]
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env or pve_env(), timeout=1800)
-    recap = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
-                          "failed": int(m.group(5))} for m in RECAP.finditer(p.stdout)}
-    return p.returncode, p.stdout + p.stderr, recap
-
-
-def source_manifest(ssh: Callable[..., Any], host: str, roots: list[str]) -> str:
-    """tree_sha256 of the source's data paths, computed on the source with the toolkit's manifest code."""
-    mu = (ROOT / "s4_plugins" / "module_utils" / "s4_manifest.py").read_text()
-    subprocess.run(
-        ["ssh", "-i", str(topology.SSH_KEY), "-o", f"UserKnownHostsFile={topology.KNOWN_HOSTS}",
-         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"root@{topology.host(host).address}",
-         "mkdir -p /tmp/s4poc-test && cat > /tmp/s4poc-test/s4_manifest.py"],
-        input=mu, text=True, check=True, timeout=60,
-    )
-    out = ssh(host, "python3 -c " + json.dumps(MANIFEST_PY) + " " + " ".join(roots), timeout=600).stdout.strip()
-    assert re.fullmatch(r"[0-9a-f]{64}", out), out
-    return out
-
-
-def podman_names() -> list[str]:
-    """Containers of the lab's Proxmox server (its VMs); other containers come and go with other tests."""
-    names = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
-                           check=True).stdout.split()
-    return [n for n in names if n.startswith("s4pve-")]
-
-
-def entry(name: str) -> dict[str, Any]:
-    data = yaml.safe_load((INVENTORY_POC / f"{name}.yml").read_text())
-    return data["all"]["children"]["s4_poc"]["hosts"][name]
-
-
-def vm_container(vmid: int) -> str:
-    return f"s4pve-{vmid}"
-
-
-class Poc:
-    def __init__(self, name: str, source: str, roots: list[str], extra: list[str]) -> None:
-        self.name, self.source, self.roots, self.extra = name, source, roots, extra
-        self.runs: list[tuple[int, str, dict[str, dict[str, int]]]] = []
-        self.manifest_before = ""
-        self.vmid: int | None = None
-
-    @property
-    def report(self) -> dict[str, Any]:
-        return json.loads((ROOT / "reports" / "poc" / self.name / "report.json").read_text())
-
-
-def provisioned(ssh: Callable[..., Any], name: str, source: str, roots: list[str], extra: list[str],
-                reruns: int) -> Iterator[Poc]:
-    poc = Poc(name, source, roots, extra)
-    env = pve_env()
-    playbook("poc_teardown.yml", "-e", f"s4_poc_name={name}", env=env)  # leftovers of an aborted session
-    poc.manifest_before = source_manifest(ssh, source, roots)
-    for _ in range(1 + reruns):
-        poc.runs.append(playbook("poc_provision.yml", *extra, env=env))
-        if poc.runs[-1][0] != 0:
-            break
-    if (INVENTORY_POC / f"{name}.yml").exists():
-        poc.vmid = int(entry(name)["s4_poc"]["vmid"])
-    try:
-        yield poc
-    finally:
-        rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={name}", env=env)
-        assert rc == 0, out[-3000:]
-
-
-@pytest.fixture(scope="module")
-def acme(ssh: Callable[..., Any]) -> Iterator[Poc]:
-    yield from provisioned(ssh, "poc-acme-acme-blog", "mvps-acme-01", ["/etc/wordpress", "/var/lib/wordpress"],
-                           ["-e", "s4_poc_source=mvps-acme-01", "-e", "s4_poc_site=acme-blog"], reruns=1)
-
-
-@pytest.fixture(scope="module")
-def globex(ssh: Callable[..., Any]) -> Iterator[Poc]:
-    yield from provisioned(ssh, "poc-globex-mvps-globex-01", "mvps-globex-01", ["/etc/roundcube", "/srv/www/globex-www"],
-                           ["-e", "s4_poc_source=mvps-globex-01"], reruns=0)
-
 
 def test_bad_input_is_refused_before_any_change() -> None:
     before = set(podman_names())
