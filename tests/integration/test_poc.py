@@ -10,12 +10,16 @@ refused before any change, teardown leaving no container, no inventory entry, no
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 from poc_support import INVENTORY_POC, ROOT, Poc, entry, playbook, podman_names, pve_env, source_manifest, vm_container
+
+from s4.lab import topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -103,6 +107,81 @@ def test_golive_refuses_an_unknown_poc_and_one_without_a_passing_report(acme: Po
         report.write_text(saved)
 
 
+def _through_source(source: str, name: str, path: str = "/") -> tuple[int, dict[str, str], str]:
+    """GET http://<source address><path> with the site's Host header (what a client whose DNS still points at the
+    source gets)."""
+    req = urllib.request.Request(f"http://{topology.host(source).address}{path}", headers={"Host": name})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310 - lab container address
+            return r.status, dict(r.headers), r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode("utf-8", "replace")
+
+
+def _web_config(ssh: Callable[..., Any], host: str) -> str:
+    """The source's enabled vhosts (names, link targets, content hashes) and web server modules."""
+    return ssh(host, "cd /etc && for d in nginx/sites-enabled apache2/sites-enabled apache2/mods-enabled; do "
+                     "[ -d $d ] && for f in $d/*; do echo \"$f $(readlink $f) $(sha256sum < $f)\"; done; done; "
+                     "ls /var/lib/s4-golive 2>&1 | head -3").stdout
+
+
+def _golive(poc: Poc, *extra: str) -> tuple[int, str, dict[str, dict[str, int]]]:
+    return playbook("poc_golive.yml", "-e", f"s4_poc_name={poc.name}", *extra)
+
+
+def test_acme_golive_switch_and_rollback_end_to_end(acme: Poc, ssh: Callable[..., Any]) -> None:
+    names = ["blog.acme.example", "www.blog.acme.example"]
+    web_before = _web_config(ssh, acme.source)
+    assert "No such file" in web_before  # no go-live state on the source
+    golive_file = INVENTORY_POC / f"{acme.name}.golive.yml"
+
+    # without confirmation: final sync + plan, nothing switched
+    rc, out, _ = _golive(acme)
+    assert rc == 0, out[-4000:]
+    assert "Rollback" in (ROOT / "reports" / "poc" / acme.name / "golive-plan.md").read_text()
+    assert _web_config(ssh, acme.source) == web_before and not golive_file.exists()
+
+    # confirmed: the source proxies every site name to the POC (only the POC answers the PHP probe: 8.4)
+    rc, out, _ = _golive(acme, "-e", f"s4_poc_golive_confirm={acme.name}")
+    assert rc == 0, out[-4000:]
+    for n in names:
+        status, headers, body = _through_source(acme.source, n, "/.s4-poc-php-version")
+        assert status == 200 and body.startswith("8.4."), (n, status, body[:200])
+        assert headers.get("X-S4-Golive") == acme.name
+        status, _, body = _through_source(acme.source, n)
+        assert status == 200 and "wp-content" in body
+    live = yaml.safe_load(golive_file.read_text())["all"]["children"]["s4_poc"]["hosts"][acme.name]["s4_poc_dns_live"]
+    assert sorted(r["name"] for r in live) == names and {r["value"] for r in live} == {entry(acme.name)["ansible_host"]}
+    assert ssh(acme.source, "readlink /var/lib/s4-golive/*/disabled/nginx/acme-blog").stdout.strip() == \
+        "../sites-available/acme-blog"  # moved aside, not edited
+
+    # live: a repeated confirmation changes nothing; the final sync and the teardown are refused
+    rc, out, recap = _golive(acme, "-e", f"s4_poc_golive_confirm={acme.name}")
+    assert rc == 0 and all(r["changed"] == 0 for r in recap.values()), out[-3000:]
+    rc, out, _ = _golive(acme)
+    assert rc != 0 and "is live" in out and "Roll back first" in out
+    rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={acme.name}")
+    assert rc != 0 and "is live" in out and acme.vmid is not None and vm_container(acme.vmid) in podman_names()
+
+    # rollback: the source serves its sites itself again, configuration exactly as before, records withdrawn
+    rc, out, _ = _golive(acme, "-e", f"s4_poc_golive_rollback={acme.name}")
+    assert rc == 0, out[-4000:]
+    assert _web_config(ssh, acme.source) == web_before and not golive_file.exists()
+    for n in names:
+        status, headers, body = _through_source(acme.source, n, "/.s4-poc-php-version")
+        assert "X-S4-Golive" not in headers and not body.startswith("8.4."), (n, status)
+        assert _through_source(acme.source, n)[0] == 200
+    rc, out, recap = _golive(acme, "-e", f"s4_poc_golive_rollback={acme.name}")
+    assert rc == 0 and all(r["changed"] == 0 for r in recap.values()), out[-3000:]
+    assert source_manifest(ssh, acme.source, acme.roots) == acme.manifest_before
+
+
+def test_golive_refuses_confirm_and_rollback_together(acme: Poc) -> None:
+    rc, out, recap = _golive(acme, "-e", f"s4_poc_golive_confirm={acme.name}", "-e",
+                             f"s4_poc_golive_rollback={acme.name}")
+    assert rc != 0 and "exclusive" in out and acme.name not in recap
+
+
 def test_globex_full_run_is_green(globex: Poc, ssh: Callable[..., Any]) -> None:
     rc, out, _ = globex.runs[0]
     assert rc == 0, out[-5000:]
@@ -113,6 +192,21 @@ def test_globex_full_run_is_green(globex: Poc, ssh: Callable[..., Any]) -> None:
     versions = {v["product"]: v for v in rep["versions"]}
     assert versions["postgresql"]["before"].startswith("13") and versions["postgresql"]["after"].startswith("17")
     assert all(i["passed"] for i in rep["interop"]), [i for i in rep["interop"] if not i["passed"]]
+    assert source_manifest(ssh, globex.source, globex.roots) == globex.manifest_before
+
+
+def test_globex_golive_switch_and_rollback_on_apache(globex: Poc, ssh: Callable[..., Any]) -> None:
+    """Apache: the proxy modules the switch enables are disabled again by the rollback."""
+    web_before = _web_config(ssh, globex.source)
+    rc, out, _ = _golive(globex, "-e", f"s4_poc_golive_confirm={globex.name}")
+    assert rc == 0, out[-4000:]
+    for n in ["mail.globex.example", "www.globex.example", "globex.example"]:
+        status, headers, body = _through_source(globex.source, n, "/.s4-poc-php-version")
+        assert status == 200 and body.startswith("8.4.") and headers.get("X-S4-Golive") == globex.name, (n, status)
+    assert "proxy_http.load" in _web_config(ssh, globex.source)
+    rc, out, _ = _golive(globex, "-e", f"s4_poc_golive_rollback={globex.name}")
+    assert rc == 0, out[-4000:]
+    assert _web_config(ssh, globex.source) == web_before
     assert source_manifest(ssh, globex.source, globex.roots) == globex.manifest_before
 
 
