@@ -15,6 +15,11 @@ from typing import Any
 import jinja2
 
 SCHEMA = 1
+APP_UPGRADE_NOTE = (
+    "After a schema upgrade the application's database on the POC differs from the source by design; the integrity "
+    "gate compared the copy with the source before the upgrade (checksums taken right after the restore, before any "
+    "application traffic)."
+)
 COMPONENT_PRODUCTS = ("php", "mariadb", "mysql", "postgresql", "nginx", "apache-http-server", "debian")
 _SECRET_KEYS = ("password", "passwd", "secret", "token")
 
@@ -133,6 +138,19 @@ def client_issues(
     return issues
 
 
+def app_upgrade_section(rows: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """The "application upgrades" section: one row per site (``s4.poc.apps.results``), and the note that an upgraded
+    database differs from the source by design."""
+    keep = ("site", "app", "database", "package", "package_before", "package_after", "schema", "schema_before",
+            "schema_after", "schema_target", "status", "detail")
+    out = [{k: r.get(k) for k in keep} for r in rows or []]
+    for r in out:
+        if not r["site"] or not r["app"] or not r["status"]:
+            raise ValueError(f"application upgrade row without site, app or status: {r}")
+    upgraded = [r["site"] for r in out if r["status"] == "ran"]
+    return {"sites": out, "note": APP_UPGRADE_NOTE if upgraded else None}
+
+
 def _spec(rng: Any) -> str:
     spec = getattr(rng, "spec", None)
     if spec:
@@ -165,10 +183,13 @@ def build(
     engine: Any = None,
     compat: Any = None,
     as_of: date | None = None,
+    app_upgrades: Iterable[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     interop_l = [dict(i) for i in interop]
     issues = client_issues(plan, before, compat=compat, after=after)
-    passed = bool(integrity.get("passed")) and all(i.get("passed") for i in interop_l) and not failed_step
+    upgrades = app_upgrade_section(app_upgrades)
+    passed = (bool(integrity.get("passed")) and all(i.get("passed") for i in interop_l) and not failed_step
+              and not any(r["status"] == "failed" for r in upgrades["sites"]))
     return _scrub(
         {
             "schema": SCHEMA,
@@ -186,6 +207,7 @@ def build(
             "apps": apps_of(before),
             "integrity": dict(integrity),
             "interop": interop_l,
+            "app_upgrades": upgrades,
             "issues": issues,
             "access": dict(access),
             "commands": dict(commands),
@@ -224,6 +246,19 @@ at {{ r.vm.address | default('?') }}.</p>
 <td class="{{ v.after_verdict.status }}">{{ v.after_verdict.status }}{% if v.after_verdict.eol %} (EOL {{ v.after_verdict.eol }}){% endif %}</td></tr>
 {% endfor %}
 </table>
+<h2>Application upgrades</h2>
+{% if r.app_upgrades.sites %}
+<table><tr><th>site</th><th>application</th><th>package before</th><th>package after</th><th>schema before</th>
+<th>schema after</th><th>result</th><th>detail</th></tr>
+{% for u in r.app_upgrades.sites %}
+<tr><td>{{ u.site }}</td><td>{{ u.app }}</td><td>{{ u.package }} {{ u.package_before or '-' }}</td>
+<td>{{ u.package }} {{ u.package_after or '-' }}</td><td>{{ u.schema }} {{ u.schema_before if u.schema_before is not none else '-' }}</td>
+<td>{{ u.schema }} {{ u.schema_after if u.schema_after is not none else '-' }} (target {{ u.schema_target }})</td>
+<td class="{{ 'failed' if u.status == 'failed' else 'passed' }}">{{ u.status }}</td><td>{{ u.detail }}</td></tr>
+{% endfor %}
+</table>
+{% if r.app_upgrades.note %}<p>{{ r.app_upgrades.note }}</p>{% endif %}
+{% else %}<p>No packaged application with a database schema to upgrade.</p>{% endif %}
 <h2>Issues for the client</h2>
 {% if r.issues %}<ul>{% for i in r.issues %}<li><b>{{ i.site }}</b>: {{ i.message }}. <i>{{ i.action }}</i></li>{% endfor %}</ul>
 {% else %}<p>None found.</p>{% endif %}

@@ -7,7 +7,10 @@
 * ``poc_hosts_lines(plan, address)`` / ``poc_dns_records(plan, address)``
 * ``poc_compare_files(source_entries, target_entries, profile)``, ``poc_compare_tables(src, dst, db)``,
   ``poc_gate(files, databases)``
-* ``poc_report(plan, ...)`` -> report dict; ``poc_report_json(report)``, ``poc_report_html(report)``
+* ``poc_app_upgrades(plan)``, ``poc_app_targets(entries, slurps, finds)``, ``poc_app_due(entries, before)``,
+  ``poc_app_results(entries, before, ran, after, record_slurps, dpkg_output, source_facts)``,
+  ``poc_app_failures(rows)``: schema upgrades of the packaged applications (``s4.poc.apps``)
+* ``poc_report(plan, ..., app_upgrades=rows)`` -> report dict; ``poc_report_json(report)``, ``poc_report_html(report)``
 
 Each failure raises ``AnsibleFilterError`` with the reason (unknown source, out of scope, impossible version ...).
 """
@@ -20,6 +23,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 try:
+    from s4.poc import apps as _apps
     from s4.poc import gate as _gate
     from s4.poc import plan as _plan
     from s4.poc import profiles as _profiles
@@ -171,8 +175,58 @@ def poc_gate(files: Mapping[str, Any], databases: Any) -> dict[str, Any]:
     return _gate.gate(_plain(files), _plain(databases or []))
 
 
+def _apps_call(func: Any, *args: Any, **kwargs: Any) -> Any:
+    _need()
+    try:
+        return func(*args, **kwargs)
+    except _apps.AppError as exc:
+        raise AnsibleFilterError(f"application schema upgrade: {exc}") from None
+
+
+def poc_app_upgrades(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Sites whose packaged application's schema the POC upgrades, with the files and directory to read."""
+    return _apps_call(_apps.upgrades, _plain(plan))
+
+
+def poc_app_paths(entries: Any, kind: str) -> list[str]:
+    """``read`` (files to slurp), ``list`` (directories to list) or ``state`` (records and restore checksums)."""
+    _need()
+    ents = _plain(entries or [])
+    if kind == "read":
+        return _apps.read_paths(ents)
+    if kind == "list":
+        return _apps.list_dirs(ents)
+    if kind == "state":
+        return [p for e in ents for p in (e["record"], e["verified"])]
+    raise AnsibleFilterError(f"poc_app_paths: unknown kind {kind!r} (read, list, state)")
+
+
+def poc_app_targets(entries: Any, slurps: Any, finds: Any) -> list[dict[str, Any]]:
+    _need()
+    return _apps_call(_apps.targets, _plain(entries or []), _apps.slurped(_plain(slurps or [])),
+                      _apps.listed(_plain(finds or [])))
+
+
+def poc_app_due(entries: Any, before: Any) -> list[dict[str, Any]]:
+    return _apps_call(_apps.due, _plain(entries or []), _plain(before or []))
+
+
+def poc_app_results(entries: Any, before: Any, ran: Any, after: Any, state_slurps: Any, dpkg_output: str,
+                    source_facts: Any) -> list[dict[str, Any]]:
+    _need()
+    return _apps_call(_apps.results, _plain(entries or []), _plain(before or []), _plain(ran or []),
+                      _plain(after or []), _apps.slurped(_plain(state_slurps or [])),
+                      packages_after=_apps.dpkg_versions(str(dpkg_output or "")), source_facts=_plain(source_facts))
+
+
+def poc_app_failures(rows: Any) -> list[str]:
+    _need()
+    return _apps.failures(_plain(rows or []))
+
+
 def poc_report(plan: Mapping[str, Any], vm: Mapping[str, Any], before: Any, after: Any, integrity: Any,
-               interop: Any, access: Any, commands: Any, failed_step: Any = None) -> dict[str, Any]:
+               interop: Any, access: Any, commands: Any, failed_step: Any = None,
+               app_upgrades: Any = None) -> dict[str, Any]:
     _need()
     engine = _profiles.default_engine()
     try:
@@ -185,6 +239,7 @@ def poc_report(plan: Mapping[str, Any], vm: Mapping[str, Any], before: Any, afte
         _plain(plan), vm=_plain(vm), before=_plain(before), after=_plain(after), integrity=_plain(integrity or {}),
         interop=_plain(interop or []), access=_plain(access or {}), commands=_plain(commands or {}),
         failed_step=_plain(failed_step) if failed_step else None, engine=engine, compat=compat,
+        app_upgrades=_plain(app_upgrades) if app_upgrades is not None else None,
     )
 
 
@@ -215,6 +270,12 @@ class FilterModule:
             "poc_compare_files": poc_compare_files,
             "poc_compare_tables": poc_compare_tables,
             "poc_gate": poc_gate,
+            "poc_app_upgrades": poc_app_upgrades,
+            "poc_app_paths": poc_app_paths,
+            "poc_app_targets": poc_app_targets,
+            "poc_app_due": poc_app_due,
+            "poc_app_results": poc_app_results,
+            "poc_app_failures": poc_app_failures,
             "poc_report": poc_report,
             "poc_report_json": poc_report_json,
             "poc_report_html": poc_report_html,
