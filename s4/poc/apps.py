@@ -32,6 +32,9 @@ from typing import Any
 RECORD_DIR = "/var/lib/s4-poc"
 VERIFIED = RECORD_DIR + "/verified-{db}.json"
 RECORD = RECORD_DIR + "/app-upgrade-{site}.json"
+# s4_data_migrate's marker of a database's last restore (roles/s4_data_migrate, s4_data_migrate_state_dir): removed
+# after a failed upgrade, so the next run restores a clean copy from the source and upgrades it again
+RESTORE_MARKER = "/var/lib/s4-data-migrate/db/{db}.restored"
 WEB_USER = "www-data"
 
 WP_VERSION_FILE = "/usr/share/wordpress/wp-includes/version.php"
@@ -103,6 +106,7 @@ def upgrades(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
             "config": s.get("config"),
             "record": RECORD.format(site=s["name"]),
             "verified": VERIFIED.format(db=db["name"]),
+            "restore_marker": RESTORE_MARKER.format(db=db["name"]),
         }
         if app == "wordpress":
             if not s.get("config"):
@@ -349,6 +353,7 @@ def results(
             "status": STATUS_NOT_NEEDED,
             "detail": "",
             "record": None,
+            "ran": False,
         }
         r = ran_by_site.get(e["site"])
         if err_before:
@@ -356,6 +361,7 @@ def results(
         elif r is not None and r.get("skipped"):
             row.update(status=STATUS_DUE, detail=f"{e['schema']} {schema_before} older than {e['target']}")
         elif r is not None:
+            row["ran"] = True
             out_text = ((r.get("stderr") or "") + "\n" + (r.get("stdout") or "")).strip()
             if r.get("rc", 1) != 0:
                 row.update(status=STATUS_FAILED, detail=f"upgrade failed (rc {r.get('rc')}): {out_text[-1500:]}")
@@ -386,4 +392,11 @@ def results(
 def failures(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     """One line per failed upgrade (site, app, cause)."""
     return [f"{r['site']} ({r['app']}): {r['detail']}" for r in rows if r.get("status") == STATUS_FAILED]
+
+
+def restore_again(entries: Iterable[Mapping[str, Any]], rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Restore markers to remove: the databases of the failed upgrades whose schema an upgrade touched (a failed
+    upgrade may leave it half done; the next run then restores the source's copy and upgrades that)."""
+    failed = {r["site"] for r in rows if r.get("status") == STATUS_FAILED and r.get("ran")}
+    return sorted({e["restore_marker"] for e in entries if e["site"] in failed})
 

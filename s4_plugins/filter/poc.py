@@ -9,7 +9,7 @@
   ``poc_gate(files, databases)``
 * ``poc_app_upgrades(plan)``, ``poc_app_targets(entries, slurps, finds)``, ``poc_app_due(entries, before)``,
   ``poc_app_results(entries, before, ran, after, record_slurps, dpkg_output, source_facts)``,
-  ``poc_app_failures(rows)``: schema upgrades of the packaged applications (``s4.poc.apps``)
+  ``poc_app_failures(rows)``, ``poc_app_restore_again(entries, rows)``: schema upgrades of the packaged applications (``s4.poc.apps``)
 * ``poc_report(plan, ..., app_upgrades=rows)`` -> report dict; ``poc_report_json(report)``, ``poc_report_html(report)``
 
 Each failure raises ``AnsibleFilterError`` with the reason (unknown source, out of scope, impossible version ...).
@@ -224,6 +224,11 @@ def poc_app_failures(rows: Any) -> list[str]:
     return _apps.failures(_plain(rows or []))
 
 
+def poc_app_restore_again(entries: Any, rows: Any) -> list[str]:
+    _need()
+    return _apps.restore_again(_plain(entries or []), _plain(rows or []))
+
+
 def poc_report(plan: Mapping[str, Any], vm: Mapping[str, Any], before: Any, after: Any, integrity: Any,
                interop: Any, access: Any, commands: Any, failed_step: Any = None,
                app_upgrades: Any = None) -> dict[str, Any]:
@@ -276,6 +281,7 @@ class FilterModule:
             "poc_app_due": poc_app_due,
             "poc_app_results": poc_app_results,
             "poc_app_failures": poc_app_failures,
+            "poc_app_restore_again": poc_app_restore_again,
             "poc_report": poc_report,
             "poc_report_json": poc_report_json,
             "poc_report_html": poc_report_html,

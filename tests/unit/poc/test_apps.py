@@ -215,3 +215,14 @@ def test_report_section_rows_note_and_status() -> None:
     assert report.build(plan, **kw)["app_upgrades"] == {"sites": [], "note": None}
     with pytest.raises(ValueError, match="without site, app or status"):
         report.build(plan, app_upgrades=[{"site": "x"}], **kw)
+
+
+def test_a_failed_upgrade_has_its_database_restored_again() -> None:
+    wp, rc = _targets()
+    rows = apps.results([wp, rc], [_res("49752"), _res("2099010100")], [_ran(wp, rc=1, stderr="boom")],
+                        [_res("49752"), _res("2099010100")], {})
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    # only the one an upgrade touched: re-restoring cannot fix a schema newer than the package
+    assert apps.restore_again([wp, rc], rows) == ["/var/lib/s4-data-migrate/db/acme_wp.restored"]
+    ok = apps.results([wp], [_res("49752")], [_ran(wp)], [_res("60421")], {})
+    assert apps.restore_again([wp], ok) == []
