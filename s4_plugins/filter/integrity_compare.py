@@ -68,7 +68,7 @@ _value:
   contains:
     schema: {description: Result format version (1)., type: int}
     kind: {description: C(files) or C(databases)., type: str}
-    passed: {description: True when nothing is missing, extra, changed, mismatched or unverified., type: bool}
+    passed: {description: "True when nothing is missing, extra, changed, mismatched or unverified.", type: bool}
     summary: {description: Counts (complete even when lists are truncated)., type: dict}
     missing: {description: Entries or tables only on the source., type: list, elements: dict}
     extra: {description: Entries or tables only on the target., type: list, elements: dict}

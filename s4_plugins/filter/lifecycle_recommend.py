@@ -51,7 +51,7 @@ _value:
     cycle: {description: Target cycle., type: str}
     version: {description: Newest version in the target cycle., type: str}
     eol: {description: End of support of the target (ISO date) or null when none is announced., type: str}
-    source: {description: distro, upstream or the repository that installs it., type: str}
+    source: {description: "distro, upstream or the repository that installs it.", type: str}
     reason: {description: Why this target., type: str}
 """
 

@@ -61,14 +61,14 @@ _value:
     product: {description: Catalog product id., type: str}
     cycle: {description: Release cycle matched., type: str}
     version: {description: Upstream version., type: str}
-    status: {description: supported, security-only, eol-soon, eol or unknown., type: str}
+    status: {description: "supported, security-only, eol-soon, eol or unknown.", type: str}
     source: {description: upstream or distro., type: str}
     support_end: {description: Date (ISO) that decides the status., type: str}
     days_left: {description: Days until support_end (negative once past)., type: int}
     latest_in_cycle: {description: Newest release of the cycle., type: str}
     releases_behind: {description: Releases newer than the installed one in the cycle., type: int}
-    recommended: {description: Recommended target (product, cycle, version, eol, source, reason) or null., type: dict}
-    alternatives: {description: Alternatives (product, reason)., type: list, elements: dict}
+    recommended: {description: "Recommended target (product, cycle, version, eol, source, reason) or null.", type: dict}
+    alternatives: {description: "Alternatives (product, reason).", type: list, elements: dict}
     reason: {description: Why., type: str}
 """
 

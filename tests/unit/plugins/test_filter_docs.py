@@ -159,11 +159,7 @@ OPTION_KEYS = {"description", "type", "elements", "required", "default", "choice
                "suboptions"}
 RETURN_KEYS = {"description", "type", "elements", "returned", "sample", "contains", "version_added"}
 # known defects in files this test may not change yet: strict, so the fix turns them into a failure to remove here
-KNOWN_SPLIT = {
-    "integrity_compare": "RETURN passed: unquoted flow-mapping description split at its commas",
-    "lifecycle_recommend": "RETURN source: unquoted flow-mapping description split at its comma",
-    "lifecycle_verdict": "RETURN status/recommended/alternatives: unquoted flow-mapping descriptions split at commas",
-}
+KNOWN_SPLIT: dict[str, str] = {}
 
 
 def _stray_keys(entries: Any, allowed: set[str], nested: str, where: str) -> list[str]:
