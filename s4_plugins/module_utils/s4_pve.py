@@ -28,7 +28,7 @@ TASK_OK = ("OK",)
 
 
 class PveError(Exception):
-    """A Proxmox operation failed; ``step`` names it (connect, lookup, clone, config, start, agent, delete)."""
+    """A Proxmox operation failed; ``step`` names it (connect, lookup, clone, config, start, resume, agent, delete)."""
 
     def __init__(self, step, message):
         Exception.__init__(self, "{0}: {1}".format(step, message))
@@ -182,6 +182,10 @@ class PocVm:
     def start(self, vmid, node=None):
         upid = self._call("start", "post", "nodes/{0}/qemu/{1}/status/start".format(node or self.node, vmid))
         self.wait_task("start", upid, node)
+
+    def resume(self, vmid, node=None):
+        upid = self._call("resume", "post", "nodes/{0}/qemu/{1}/status/resume".format(node or self.node, vmid))
+        self.wait_task("resume", upid, node)
 
     def stop(self, vmid, node=None):
         upid = self._call("stop", "post", "nodes/{0}/qemu/{1}/status/stop".format(node or self.node, vmid))

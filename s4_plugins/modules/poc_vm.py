@@ -14,6 +14,7 @@ description:
   - Looks the VM up by name; when it does not exist, clones it (full clone) from a cloud-init template.
   - Applies name, tags, memory, cores and cloud-init settings (user, SSH keys, static address, name server), starts
     the VM and waits until the QEMU guest agent reports its address. A rerun finds the same VM and changes nothing.
+  - A VM found stopped (for example after an interrupted run) is started; one found paused or suspended is resumed.
   - The address comes from O(address), else the VM's existing static address, else the first free address of
     O(address_pool) (addresses of every VM's C(ipconfigN) count as used).
   - With O(state=absent) the VM is stopped and destroyed (purged). With O(state=info) nothing is changed; the
@@ -164,6 +165,11 @@ created:
   returned: always
   type: bool
   sample: false
+power_action:
+  description: V(started) when this run started a stopped VM, V(resumed) when it resumed a paused one.
+  returned: when the VM was not running (O(state=present))
+  type: str
+  sample: started
 config_changes:
   description: Configuration keys this run set (SSH keys shown as V(<changed>)).
   returned: always
@@ -201,6 +207,9 @@ try:
 except ImportError:
     HAS_PROXMOXER = False
     PROXMOXER_ERR = traceback.format_exc()
+
+
+PAUSED = ("paused", "suspended")
 
 
 def module_args():
@@ -328,15 +337,24 @@ def run(module, api):
         )
     if module.check_mode:
         result.update(vmid=vmid, node=node, address=address, status=vm.get("status", "unknown") if vm else "absent")
+        if vm and vm.get("status") != "running":
+            result["changed"] = True  # would be started
         return result
-    running = ops.status(vmid, node).get("status") == "running"
+    power = ops.status(vmid, node)
+    running = power.get("status") == "running"
+    # a VM found stopped (e.g. an interrupted run) is started; one found paused/suspended is resumed (its agent
+    # would never answer otherwise)
+    paused = running and power.get("qmpstatus") in PAUSED
     if changes:
         if running and any(k in changes for k in ("ciuser", "sshkeys", "ipconfig0", "nameserver")):
             module.warn("cloud-init settings changed on a running VM; they apply at its next boot")
         ops.set_config(vmid, changes, node)
     if not running:
         ops.start(vmid, node)
-        result["changed"] = True
+        result.update(changed=True, power_action="started")
+    elif paused:
+        ops.resume(vmid, node)
+        result.update(changed=True, power_action="resumed")
     result.update(vmid=vmid, node=node, status="running",
                   address=ops.agent_address(vmid, p["wait_timeout"], node, want=address))
     return result

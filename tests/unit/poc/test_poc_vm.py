@@ -122,3 +122,63 @@ def test_connect_needs_credentials(monkeypatch) -> None:
     params.update(validate_certs=True, api_host="127.0.0.1")
     with pytest.raises(s4_pve.PveError, match="no Proxmox credentials"):
         poc_vm.connect(params)
+
+
+class PausingPve(FakePve):
+    """FakePve with Proxmox's view of a paused VM: status running, qmpstatus paused, agent silent until resumed."""
+
+    def get(self, path: str, **kw: Any) -> Any:
+        p = path.split("/")
+        vm = self.vms.get(int(p[3])) if len(p) > 4 and p[2] == "qemu" else None
+        if vm is not None and vm.get("paused"):
+            if p[4:] == ["status", "current"]:
+                self.calls.append(("get", path, kw))
+                return {"status": "running", "qmpstatus": "paused"}
+            if p[4:] == ["agent", "network-get-interfaces"]:
+                self.calls.append(("get", path, kw))
+                raise AssertionError("the agent of a paused VM never answers")
+        return super().get(path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Any:
+        p = path.split("/")
+        if p[4:] == ["status", "resume"]:
+            self.calls.append(("post", path, kw))
+            self.vms[int(p[3])]["paused"] = False
+            return self._task()
+        return super().post(path, **kw)
+
+
+def test_rerun_starts_a_vm_found_stopped_and_keeps_its_address(monkeypatch, capsys) -> None:
+    fake = FakePve()
+    first = run_module(monkeypatch, fake, capsys)
+    fake.vms[first["vmid"]]["status"] = "stopped"  # an interrupted run: VM stopped mid-copy
+    fake.calls.clear()
+    again = run_module(monkeypatch, fake, capsys)
+    assert again["changed"] is True and again["created"] is False and again["power_action"] == "started"
+    assert again["vmid"] == first["vmid"] and again["address"] == first["address"]
+    assert again["config_changes"] == {}
+    assert [c[1] for c in fake.changing_calls()] == [f"nodes/pve/qemu/{first['vmid']}/status/start"]
+    assert fake.vms[first["vmid"]]["status"] == "running"
+    settled = run_module(monkeypatch, fake, capsys)
+    assert settled["changed"] is False and "power_action" not in settled
+
+
+def test_rerun_resumes_a_paused_vm_instead_of_waiting_for_its_agent(monkeypatch, capsys) -> None:
+    fake = PausingPve()
+    first = run_module(monkeypatch, fake, capsys)
+    fake.vms[first["vmid"]]["paused"] = True
+    fake.calls.clear()
+    again = run_module(monkeypatch, fake, capsys)
+    assert again["changed"] is True and again["power_action"] == "resumed", again
+    assert [c[1] for c in fake.changing_calls()] == [f"nodes/pve/qemu/{first['vmid']}/status/resume"]
+    assert again["address"] == first["address"]
+
+
+def test_check_mode_does_not_start_a_stopped_vm(monkeypatch, capsys) -> None:
+    fake = FakePve()
+    first = run_module(monkeypatch, fake, capsys)
+    fake.vms[first["vmid"]]["status"] = "stopped"
+    fake.calls.clear()
+    res = run_module(monkeypatch, fake, capsys, _ansible_check_mode=True)
+    assert fake.changing_calls() == [] and fake.vms[first["vmid"]]["status"] == "stopped"
+    assert res["status"] == "stopped" and res["changed"] is True
