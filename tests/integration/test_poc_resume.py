@@ -92,6 +92,7 @@ class Runs:
         self.marker = ""
         self.verified: dict[str, Any] = {}
         self.partial_dirs = ""
+        self.agent_left = True
 
 
 def _start(log: Path, *extra: str) -> subprocess.Popen[str]:
@@ -138,6 +139,7 @@ def runs(ssh: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) -> I
         _wait("the VM to stop", lambda: node.status.current.get()["status"] == "stopped", None, 120)
         r.out["stopped"] = _finish(proc, tmp / "a.log")
         r.reports["stopped"] = _report()
+        r.agent_left = (ROOT / ".cache" / "s4" / "poc" / NAME / "agent.sock").exists()
 
         # 2. SSH stream dropped during the database dump (the rerun starts the VM again; the dump is throttled)
         proc = _start(tmp / "b.log", "-e", "s4_poc_bwlimit=8192")
@@ -185,6 +187,7 @@ def test_vm_stopped_mid_copy_fails_with_a_report(runs: Runs) -> None:
     assert rc != 0, out[-3000:]
     step = _assert_failure_report(runs.reports["stopped"], out)
     assert "lost the connection" in step["message"] and "Proxmox reports the VM" in step["message"], step
+    assert not runs.agent_left, "the failed run left the migration agent (operator key) running"
     # the copy really was partial when the VM stopped
     assert 0 < runs.copied_at_stop < runs.source_count, (runs.copied_at_stop, runs.source_count)
 
