@@ -86,11 +86,19 @@ class Poc:
         return json.loads((ROOT / "reports" / "poc" / self.name / "report.json").read_text())
 
 
+def remove(name: str, env: dict[str, str]) -> tuple[int, str]:
+    """Tear a POC down; one left live by a go-live test that stopped half-way is rolled back first."""
+    if (INVENTORY_POC / f"{name}.golive.yml").exists():
+        playbook("poc_golive.yml", "-e", f"s4_poc_name={name}", "-e", f"s4_poc_golive_rollback={name}", env=env)
+    rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={name}", env=env)
+    return rc, out
+
+
 def provisioned(ssh: Callable[..., Any], name: str, source: str, roots: list[str], extra: list[str],
                 reruns: int) -> Iterator[Poc]:
     poc = Poc(name, source, roots, extra)
     env = pve_env()
-    playbook("poc_teardown.yml", "-e", f"s4_poc_name={name}", env=env)  # leftovers of an aborted session
+    remove(name, env)  # leftovers of an aborted session
     poc.manifest_before = source_manifest(ssh, source, roots)
     for _ in range(1 + reruns):
         poc.runs.append(playbook("poc_provision.yml", *extra, env=env))
@@ -101,5 +109,5 @@ def provisioned(ssh: Callable[..., Any], name: str, source: str, roots: list[str
     try:
         yield poc
     finally:
-        rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={name}", env=env)
+        rc, out = remove(name, env)
         assert rc == 0, out[-3000:]
