@@ -216,15 +216,3 @@ def test_globex_golive_switch_and_rollback_on_apache(globex: Poc, ssh: Callable[
     assert rc == 0, out[-4000:]
     assert _web_config(ssh, globex.source) == web_before
     assert source_manifest(ssh, globex.source, globex.roots) == globex.manifest_before
-
-
-def test_teardown_leaves_nothing_behind(globex: Poc) -> None:
-    assert globex.vmid is not None
-    rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={globex.name}")
-    assert rc == 0, out[-3000:]
-    assert vm_container(globex.vmid) not in podman_names()
-    assert not (INVENTORY_POC / f"{globex.name}.yml").exists()
-    assert not (ROOT / "reports" / "poc" / globex.name).exists()
-    assert not (ROOT / ".cache" / "s4" / "poc" / globex.name).exists()
-    rc, out, recap = playbook("poc_teardown.yml", "-e", f"s4_poc_name={globex.name}")  # rerunnable
-    assert rc == 0 and recap["localhost"]["changed"] == 0, out[-3000:]

@@ -1,0 +1,24 @@
+"""POC teardown against the lab, on the session's globex POC (conftest.py).
+
+The file is named to run after every other test_poc*.py file (pytest collects files in name order): the teardown
+removes the POC the other files' tests share.
+"""
+
+from __future__ import annotations
+
+import pytest
+from poc_support import INVENTORY_POC, ROOT, Poc, playbook, podman_names, vm_container
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_teardown_leaves_nothing_behind(globex: Poc) -> None:
+    assert globex.vmid is not None
+    rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={globex.name}")
+    assert rc == 0, out[-3000:]
+    assert vm_container(globex.vmid) not in podman_names()
+    assert not (INVENTORY_POC / f"{globex.name}.yml").exists()
+    assert not (ROOT / "reports" / "poc" / globex.name).exists()
+    assert not (ROOT / ".cache" / "s4" / "poc" / globex.name).exists()
+    rc, out, recap = playbook("poc_teardown.yml", "-e", f"s4_poc_name={globex.name}")  # rerunnable
+    assert rc == 0 and recap["localhost"]["changed"] == 0, out[-3000:]
