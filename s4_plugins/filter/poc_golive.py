@@ -13,10 +13,11 @@ A switch that cannot be done safely raises ``AnsibleFilterError`` with the reaso
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.smartt.s4.plugins.plugin_utils.s4_filter import need
+from ansible_collections.smartt.s4.plugins.plugin_utils.s4_filter import plain as _plain
 
 try:
     from s4.poc import golive as _golive
@@ -27,16 +28,7 @@ except ImportError as exc:  # pragma: no cover - the controller's s4 package is 
 
 
 def _need() -> None:
-    if _IMPORT_ERROR is not None:
-        raise AnsibleFilterError(f"the s4 Python package is not importable on the controller: {_IMPORT_ERROR}")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    need(_IMPORT_ERROR)
 
 
 def poc_golive_plan(plan: Any, source_facts: Any, poc_name: str, poc_address: str) -> dict[str, Any]:
