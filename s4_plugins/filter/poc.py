@@ -8,7 +8,7 @@
 * ``poc_compare_files(source_entries, target_entries, profile)``, ``poc_compare_tables(src, dst, db)``,
   ``poc_gate(files, databases)``
 * ``poc_app_upgrades(plan)``, ``poc_app_targets(entries, slurps, finds)``, ``poc_app_due(entries, before)``,
-  ``poc_app_results(entries, before, ran, after, record_slurps, dpkg_output, source_facts)``,
+  ``poc_app_results(entries, before, ran, after, state_slurps, dpkg_output, source_facts)``,
   ``poc_app_failures(rows)``, ``poc_app_restore_again(entries, rows)``: schema upgrades of the packaged applications (``s4.poc.apps``)
 * ``poc_report(plan, ..., app_upgrades=rows)`` -> report dict; ``poc_report_json(report)``, ``poc_report_html(report)``
 
