@@ -20,8 +20,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from s4.poc.plan import slug as plan_slug
+
 STATE_ROOT = "/var/lib/s4-golive"
-PROBE_URI = "/.s4-poc-php-version"  # served by the POC only (s4/poc/stack.py), never by the source
 
 SERVERS: dict[str, dict[str, Any]] = {
     "nginx": {
@@ -72,10 +73,6 @@ def _site_names(site: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
-
-
 def switch_plan(plan: Mapping[str, Any], source_facts: Mapping[str, Any] | None, poc_name: str,
                 poc_address: str) -> dict[str, Any]:
     """What the switch does on the source: per site, the enabled vhost entry to move away and the proxy vhost to
@@ -108,7 +105,7 @@ def switch_plan(plan: Mapping[str, Any], source_facts: Mapping[str, Any] | None,
         if sharing:
             raise GoliveError(f"site {ps['name']}: {config} also serves {', '.join(sharing)}, which this POC does not "
                               "carry; go live with a whole-host POC or switch by DNS only")
-        slug = _slug(ps["name"])
+        slug = plan_slug(ps["name"])
         sites.append({
             "name": ps["name"],
             "server": server,
@@ -118,24 +115,17 @@ def switch_plan(plan: Mapping[str, Any], source_facts: Mapping[str, Any] | None,
             "conf": f"{spec['available']}/s4-golive-{slug}{spec['suffix']}",
             "link": f"{spec['enabled']}/s4-golive-{slug}{spec['suffix']}",
         })
-    seen: dict[str, str] = {}
-    for s in sites:  # two sites of one file: move it once
-        if s["enabled"] in seen:
-            s["stored"] = seen[s["enabled"]]
-        seen[s["enabled"]] = s["stored"]
+    moves = dict.fromkeys((s["enabled"], s["stored"]) for s in sites)  # two sites of one file: one move
     servers = sorted({s["server"] for s in sites})
     return {
         "poc": poc_name,
         "poc_address": poc_address,
-        "source": plan["source"],
-        "source_address": plan["source_address"],
         "state_dir": state_dir,
         "state_file": f"{state_dir}/state.json",
         "sites": sites,
         "servers": [{"name": n, "service": SERVERS[n]["service"], "configtest": SERVERS[n]["configtest"],
                      "modules": SERVERS[n]["modules"]} for n in servers],
-        "moves": [{"from": k, "to": v} for k, v in seen.items()],
-        "probe_uri": PROBE_URI,
+        "moves": [{"from": src, "to": dst} for src, dst in moves],
     }
 
 
