@@ -23,7 +23,7 @@ lint:
 	$(VENV)/bin/ansible-lint
 
 unit:
-	$(PYTEST) -q tests/unit
+	$(PYTEST) -q -m 'not integration' tests/unit tests/security
 
 lab-up:
 	./scripts/lab up
@@ -32,7 +32,7 @@ lab-down:
 	./scripts/lab down
 
 integration: lab-up
-	$(PYTEST) -q -m integration tests/integration
+	$(PYTEST) -q -m integration tests/integration tests/security
 
 molecule:
 	./scripts/molecule_all
