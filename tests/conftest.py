@@ -1,15 +1,20 @@
-"""Shared fixtures for integration tests against the running lab (`scripts/lab up`)."""
+"""Shared fixtures for tests against the running lab (`scripts/lab up`): tests/integration and the lab tests of
+tests/security use the same session POCs (one provision per source and session)."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from poc_support import Poc, provisioned
 
-from s4.lab import keys, topology
+sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
+from poc_support import Poc, provisioned  # noqa: E402
+
+from s4.lab import keys, topology  # noqa: E402
 
 
 def lab_ssh(host: str, command: str, *, timeout: int = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
