@@ -1,7 +1,15 @@
-"""SMTP delivery (smtplib): plain, STARTTLS or implicit TLS; credentials never appear in messages or reprs."""
+"""SMTP delivery (smtplib): STARTTLS (default), implicit TLS or plain; credentials never appear in messages or reprs.
+
+Credentials are only ever sent over a TLS connection whose certificate was verified (unless verify_tls is turned
+off explicitly). A plain (``security: none``) connection with a username/password is refused before anything is
+sent, unless ``allow_plaintext_auth`` is set *and* the server is on a loopback address (a local relay): a password
+never crosses a network in clear text. A server that does not offer STARTTLS when ``starttls`` is configured is
+refused (no downgrade).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import smtplib
 import socket
@@ -12,6 +20,7 @@ from email.message import EmailMessage
 from typing import Any
 
 SECURITY = ("none", "starttls", "ssl")
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 ENV_USER = "S4_SMTP_USERNAME"
 ENV_PASSWORD = "S4_SMTP_PASSWORD"  # noqa: S105 - the name of the variable, not a secret
 
@@ -27,13 +36,14 @@ class DeliveryError(RuntimeError):
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str = "localhost"
-    port: int = 25
-    security: str = "none"            # none | starttls | ssl
+    port: int = 587
+    security: str = "starttls"        # starttls | ssl | none
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     verify_tls: bool = True
     ca_file: str | None = None
+    allow_plaintext_auth: bool = False  # AUTH over a plain connection, only ever to a loopback server
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY:
@@ -44,27 +54,51 @@ class SmtpConfig:
             raise SmtpConfigError(f"smtp port must be 1-65535, got {self.port!r}")
         if bool(self.username) != bool(self.password):
             raise SmtpConfigError("smtp username and password go together (one of them is missing)")
+        if self.username and self.security == "none":
+            if not self.allow_plaintext_auth:
+                raise SmtpConfigError(
+                    f"refusing to send the SMTP credentials to {self.host}:{self.port} over a connection without "
+                    "TLS (security none): use security starttls or ssl (allow_plaintext_auth permits it for a "
+                    "loopback relay only)")
+            if not is_loopback(self.host):
+                raise SmtpConfigError(
+                    f"refusing to send the SMTP credentials to {self.host}:{self.port} without TLS: "
+                    "allow_plaintext_auth only applies to a loopback server (localhost, 127.0.0.0/8, ::1)")
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None) -> SmtpConfig:
-        """From option names host/port/security/username/password/timeout/verify_tls/ca_file; the credentials
-        fall back to $S4_SMTP_USERNAME / $S4_SMTP_PASSWORD."""
+        """From option names host/port/security/username/password/timeout/verify_tls/ca_file/allow_plaintext_auth;
+        the credentials fall back to $S4_SMTP_USERNAME / $S4_SMTP_PASSWORD. Security defaults to starttls."""
         env = os.environ if env is None else env
+        security = str(options.get("security") or "starttls")
         try:
-            port = int(options.get("port") or (465 if options.get("security") == "ssl" else 25))
+            port = int(options.get("port") or DEFAULT_PORTS.get(security, 587))
             timeout = float(options.get("timeout") or 30)
         except (TypeError, ValueError):
             raise SmtpConfigError("smtp port and timeout must be numbers") from None
         return cls(host=str(options.get("host") or "localhost"), port=port,
-                   security=str(options.get("security") or "none"),
+                   security=security,
                    username=options.get("username") or env.get(ENV_USER) or None,
                    password=options.get("password") or env.get(ENV_PASSWORD) or None,
                    timeout=timeout, verify_tls=_bool(options.get("verify_tls", True), "verify_tls"),
-                   ca_file=options.get("ca_file") or None)
+                   ca_file=options.get("ca_file") or None,
+                   allow_plaintext_auth=_bool(options.get("allow_plaintext_auth", False), "allow_plaintext_auth"))
 
     def describe(self) -> str:
         auth = f", as {self.username}" if self.username else ""
         return f"{self.host}:{self.port} ({self.security}{auth})"
+
+
+def is_loopback(host: str) -> bool:
+    """A loopback server: the name localhost or a literal loopback address (names are not resolved: DNS is not
+    trusted to decide where a password goes)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -80,6 +114,7 @@ def _bool(value: Any, name: str) -> bool:
 
 def _context(cfg: SmtpConfig) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=cfg.ca_file)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if not cfg.verify_tls:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -101,9 +136,21 @@ class Sender:
             else:
                 self.smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
                 if cfg.security == "starttls":
+                    self.smtp.ehlo_or_helo_if_needed()
+                    if not self.smtp.has_extn("starttls"):
+                        raise DeliveryError(f"cannot use SMTP server {cfg.describe()}: it does not offer STARTTLS "
+                                            "(nothing was sent; no fallback to a plain connection)")
                     self.smtp.starttls(context=_context(cfg))
             if cfg.username and cfg.password:
+                # last line of defence: credentials go over TLS, or in clear text to a loopback relay when allowed
+                if not isinstance(self.smtp.sock, ssl.SSLSocket) and not (
+                        cfg.allow_plaintext_auth and is_loopback(cfg.host)):
+                    raise DeliveryError(f"refusing to send the SMTP credentials to {cfg.describe()}: "
+                                        "the connection is not encrypted")
                 self.smtp.login(cfg.username, cfg.password)
+        except DeliveryError:
+            self._quit()
+            raise
         except smtplib.SMTPAuthenticationError as exc:
             self._quit()
             raise DeliveryError(f"SMTP server {cfg.describe()} refused the login ({exc.smtp_code})") from None

@@ -37,7 +37,8 @@ display = Display()
 
 _ARGS = {"hosts", "dest", "as_of", "store", "history_db", "catalog_dir", "policy", "base_url", "poc_contact",
          "sender", "send", "smtp"}
-_SMTP_ARGS = {"host", "port", "security", "username", "password", "timeout", "verify_tls", "ca_file"}
+_SMTP_ARGS = {"host", "port", "security", "username", "password", "timeout", "verify_tls", "ca_file",
+              "allow_plaintext_auth"}
 
 
 class ActionModule(ActionBase):

@@ -84,12 +84,15 @@ options:
       port:
         description: Port.
         type: int
-        default: 25 (465 with I(security=ssl))
+        default: 587 (465 with I(security=ssl), 25 with I(security=none))
       security:
-        description: C(none), C(starttls) or C(ssl) (implicit TLS).
+        description:
+          - C(starttls) (the server must offer STARTTLS, no fallback), C(ssl) (implicit TLS) or C(none).
+          - With C(none), a username/password is refused (nothing is sent) unless I(allow_plaintext_auth) is set
+            and the server is a loopback address.
         type: str
-        choices: [none, starttls, ssl]
-        default: none
+        choices: [starttls, ssl, none]
+        default: starttls
       username:
         description: Login name; default C($S4_SMTP_USERNAME).
         type: str
@@ -107,6 +110,12 @@ options:
       ca_file:
         description: CA bundle for the server certificate.
         type: path
+      allow_plaintext_auth:
+        description:
+          - Allow the login over a connection without TLS (I(security=none)), to a loopback server only
+            (C(localhost), 127.0.0.0/8, ::1; names are not resolved). Any other server is refused even when set.
+        type: bool
+        default: false
 attributes:
   check_mode:
     support: full

@@ -116,8 +116,9 @@ def test_send_mode_smtp_down_then_up(env):
     ctrl = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=30)
     ctrl.start()
     try:
+        # the loopback test server offers no STARTTLS: no credentials, plain SMTP chosen explicitly
         args = ["-e", "s4_release_watch_send=true", "-e", "s4_release_watch_smtp_host=127.0.0.1",
-                "-e", f"s4_release_watch_smtp_port={port}"]
+                "-e", f"s4_release_watch_smtp_port={port}", "-e", "s4_release_watch_smtp_security=none"]
         sent = play(env, *args)
         assert "notices: acme: sent, globex: sent" in sent.stdout and changed(sent.stdout) == 1
         assert sorted(r for rcpts, _ in handler.messages for r in rcpts) == [

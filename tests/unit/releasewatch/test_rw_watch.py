@@ -25,6 +25,11 @@ from s4.report.model import ReportInputError
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
+def PlainLoopback(port: int, **kw) -> SmtpConfig:  # noqa: N802 - reads like the config it builds
+    """The aiosmtpd test servers offer no STARTTLS: plain SMTP chosen explicitly (no credentials)."""
+    return SmtpConfig(host="127.0.0.1", port=port, security="none", **kw)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -161,7 +166,7 @@ def test_smtp_one_message_per_client_then_nothing_new(tmp_path, hostvars, histor
                                                       smtp_server):
     handler = Recorder()
     port = smtp_server(handler)
-    o = opts(tmp_path, history_db, catalog_dir, send=True, smtp=SmtpConfig(host="127.0.0.1", port=port, timeout=10))
+    o = opts(tmp_path, history_db, catalog_dir, send=True, smtp=PlainLoopback(port=port, timeout=10))
     r = run(hostvars, o, engine=engine)
     assert r["error"] is None and r["sent"] == 2
     got = {parsed(raw)["X-S4-Client"]: (sender, rcpts, parsed(raw)) for sender, rcpts, raw in handler.messages}
@@ -190,7 +195,7 @@ def test_smtp_one_message_per_client_then_nothing_new(tmp_path, hostvars, histor
 def test_notice_content(tmp_path, hostvars, history_db, catalog_dir, engine, smtp_server):
     handler = Recorder()
     port = smtp_server(handler)
-    run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=SmtpConfig(host="127.0.0.1", port=port)),
+    run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=PlainLoopback(port=port)),
         engine=engine)
     msgs = {parsed(raw)["X-S4-Client"]: parsed(raw) for _, _, raw in handler.messages}
     text, html = text_of(msgs["acme"])
@@ -215,7 +220,7 @@ def test_notice_content(tmp_path, hostvars, history_db, catalog_dir, engine, smt
 def test_smtp_down_records_nothing_sent_and_a_rerun_sends(tmp_path, hostvars, history_db, catalog_dir, engine,
                                                           smtp_server):
     down = free_port()  # nothing listens there
-    o = opts(tmp_path, history_db, catalog_dir, send=True, smtp=SmtpConfig(host="127.0.0.1", port=down, timeout=5))
+    o = opts(tmp_path, history_db, catalog_dir, send=True, smtp=PlainLoopback(port=down, timeout=5))
     r = run(hostvars, o, engine=engine)
     assert r["error"] and f"cannot use SMTP server 127.0.0.1:{down}" in r["error"]
     assert r["sent"] == 0 and {n["status"] for n in r["notices"]} == {"pending"}
@@ -226,7 +231,7 @@ def test_smtp_down_records_nothing_sent_and_a_rerun_sends(tmp_path, hostvars, hi
     handler = Recorder()
     port = smtp_server(handler)
     r2 = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True,
-                            smtp=SmtpConfig(host="127.0.0.1", port=port)), engine=engine)
+                            smtp=PlainLoopback(port=port)), engine=engine)
     assert r2["error"] is None and r2["sent"] == 2 and r2["new_announcements"] == []
     assert sorted(parsed(raw)["X-S4-Client"] for _, _, raw in handler.messages) == ["acme", "globex"]
 
@@ -234,7 +239,7 @@ def test_smtp_down_records_nothing_sent_and_a_rerun_sends(tmp_path, hostvars, hi
 def test_refused_recipient_fails_that_client_only(tmp_path, hostvars, history_db, catalog_dir, engine, smtp_server):
     handler = Recorder(refuse={"ops@acme.example"})
     port = smtp_server(handler)
-    o = opts(tmp_path, history_db, catalog_dir, send=True, smtp=SmtpConfig(host="127.0.0.1", port=port))
+    o = opts(tmp_path, history_db, catalog_dir, send=True, smtp=PlainLoopback(port=port))
     r = run(hostvars, o, engine=engine)
     assert {n["client"]: n["status"] for n in r["notices"]} == {"acme": "failed", "globex": "sent"}
     assert "acme" in r["error"] and "stay pending" in r["error"]
@@ -248,7 +253,7 @@ def test_client_gets_contacts_later_then_is_notified(tmp_path, hostvars, history
                                                      smtp_server):
     handler = Recorder()
     port = smtp_server(handler)
-    o = opts(tmp_path, history_db, catalog_dir, send=True, smtp=SmtpConfig(host="127.0.0.1", port=port))
+    o = opts(tmp_path, history_db, catalog_dir, send=True, smtp=PlainLoopback(port=port))
     run(hostvars, o, engine=engine)
     hv = copy.deepcopy(hostvars)
     for h in hv:
@@ -266,7 +271,7 @@ def test_new_release_next_run_only_sends_the_new_one(tmp_path, hostvars, history
     cat = write_catalog(tmp_path / "cat", products)
     handler = Recorder()
     port = smtp_server(handler)
-    o = opts(tmp_path, history_db, cat, send=True, smtp=SmtpConfig(host="127.0.0.1", port=port))
+    o = opts(tmp_path, history_db, cat, send=True, smtp=PlainLoopback(port=port))
     run(hostvars, o, engine=engine)
     # a security release of PHP 8.2 (supported) appears: announced at once, only to the clients on 8.2 < 8.2.30
     php = products["php"]
@@ -291,11 +296,14 @@ def _auth(server, session, envelope, mechanism, auth_data):
 def test_smtp_login_and_credentials_never_leak(tmp_path, hostvars, history_db, catalog_dir, engine, smtp_server):
     handler = Recorder()
     port = smtp_server(handler, authenticator=_auth, auth_required=True, auth_require_tls=False)
-    bad = SmtpConfig(host="127.0.0.1", port=port, username="s4-notices", password="wrong-pw-123")
+    # a loopback test server without TLS: plain AUTH only because it is explicitly allowed (and loopback)
+    bad = SmtpConfig(host="127.0.0.1", port=port, security="none", username="s4-notices", password="wrong-pw-123",
+                     allow_plaintext_auth=True)
     r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=bad), engine=engine)
     assert "refused the login" in r["error"] and r["sent"] == 0
     assert "wrong-pw-123" not in json.dumps(r) and "wrong-pw-123" not in repr(bad)
-    good = SmtpConfig.from_options({"host": "127.0.0.1", "port": port},
+    good = SmtpConfig.from_options({"host": "127.0.0.1", "port": port, "security": "none",
+                                    "allow_plaintext_auth": True},
                                    env={"S4_SMTP_USERNAME": "s4-notices", "S4_SMTP_PASSWORD": "s3cr3t-pw"})
     r2 = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=good), engine=engine)
     assert r2["error"] is None and r2["sent"] == 2
@@ -315,7 +323,11 @@ def test_smtp_settings_validation(options, problem):
 
 
 def test_smtp_settings_defaults():
+    default = SmtpConfig.from_options({}, env={})
+    assert (default.security, default.port, default.verify_tls, default.allow_plaintext_auth) == (
+        "starttls", 587, True, False)
     assert SmtpConfig.from_options({"security": "ssl"}, env={}).port == 465
+    assert SmtpConfig.from_options({"security": "none"}, env={}).port == 25
     cfg = SmtpConfig.from_options({"verify_tls": "false", "port": "587", "security": "starttls"}, env={})
     assert (cfg.port, cfg.verify_tls, cfg.username) == (587, False, None)
 
@@ -360,7 +372,7 @@ def test_drafts_of_the_dry_run_are_dropped_once_sent(tmp_path, hostvars, history
     draft = parsed((outbox / "acme.eml").read_bytes())
     handler = Recorder()
     port = smtp_server(handler)
-    r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=SmtpConfig(host="127.0.0.1", port=port)),
+    r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=PlainLoopback(port=port)),
             engine=engine)
     assert r["sent"] == 2 and sorted(r["outbox"]["removed"]) == ["acme.eml", "globex.eml"]
     assert list(outbox.iterdir()) == []
@@ -422,7 +434,7 @@ def test_clients_seen_after_the_announcement_are_notified_once(tmp_path, hostvar
                                                               smtp_server):
     handler = Recorder()
     port = smtp_server(handler)
-    smtp = SmtpConfig(host="127.0.0.1", port=port)
+    smtp = PlainLoopback(port=port)
     # first run before any gathering: announced, nobody concerned yet, the missing history is warned about
     r = run(hostvars, opts(tmp_path, tmp_path / "none.sqlite", catalog_dir, send=True, smtp=smtp), engine=engine)
     assert [a["clients"] for a in r["new_announcements"]] == [[], []] and r["sent"] == 0
