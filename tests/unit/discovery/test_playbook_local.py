@@ -30,14 +30,12 @@ cmdb:
       service: mvps
       address: 127.0.0.1
       clients: [acme]
-      vars: {ansible_connection: local, ansible_python_interpreter: %(python)s}
       sites:
         - {name: acme-blog, client: acme, domain: blog.acme.example, docroot: %(site)s}
         - {name: acme-gone, client: acme, domain: gone.acme.example, docroot: /nonexistent/s4-test-docroot}
     colo-01:
       service: colocation
       address: 127.0.0.2
-      vars: {ansible_port: 9, ansible_connection: ssh}
 """
 
 
@@ -48,7 +46,12 @@ def estate(tmp_path, fixtures):
     (site / "wp-includes" / "version.php").write_text(
         (fixtures / "apps" / "wordpress" / "wp-includes" / "version.php").read_text())
     inv = tmp_path / "cmdb.yml"
-    inv.write_text(CMDB % {"python": sys.executable, "site": site})
+    inv.write_text(CMDB % {"site": site})
+    # connection settings are never accepted from the CMDB (issue #13): they come from host_vars next to it
+    hv = tmp_path / "host_vars"
+    hv.mkdir()
+    (hv / "local-01.yml").write_text(f"ansible_connection: local\nansible_python_interpreter: {sys.executable}\n")
+    (hv / "colo-01.yml").write_text("ansible_port: 9\nansible_connection: ssh\n")
     return tmp_path, inv, site
 
 
