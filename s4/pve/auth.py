@@ -17,8 +17,10 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,9 @@ TICKET_LIFETIME = 7200
 TICKET_SKEW = 300  # tickets from up to 5 minutes in the future are accepted (clock skew), as PVE does
 USERID_RE = re.compile(r"^[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+$")
 TOKEN_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.\-_]+$")
+LOGIN_MAX_FAILURES = 5      # failed password logins per (user, client address) ...
+LOGIN_FAILURE_WINDOW = 60.0  # ... within this many seconds; then 429 until the oldest failure leaves the window
+LOGIN_TRACKED_KEYS = 10000  # bound on the limiter's memory (oldest keys are dropped first)
 
 ALL_PRIVS = (
     "Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Audit",
@@ -116,6 +121,54 @@ def read_secrets(state_dir: Path) -> dict[str, str]:
     return data
 
 
+class LoginLimiter:
+    """Failed-login rate limit per (userid, client address): after ``max_failures`` failures within ``window``
+    seconds, further attempts are refused with 429 *before* the password is checked (a brute force makes no
+    progress and costs no scrypt), until the oldest failure leaves the window. A successful login clears the key.
+    Unknown users are counted like known ones (no user enumeration through the limit)."""
+
+    def __init__(self, max_failures: int = LOGIN_MAX_FAILURES, window: float = LOGIN_FAILURE_WINDOW,
+                 max_keys: int = LOGIN_TRACKED_KEYS) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self.max_keys = max_keys
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        q = self._failures.get(key)
+        if q is None:
+            return deque()
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        if not q:
+            del self._failures[key]
+        return q
+
+    def check(self, userid: str, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            q = self._recent((userid.lower(), address), now)
+            if len(q) >= self.max_failures:
+                retry = max(1, int(q[0] + self.window - now) + 1)
+                raise PVEError(429, f"too many authentication failures, retry in {retry} s")
+
+    def failed(self, userid: str, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        key = (userid.lower(), address)
+        with self._lock:
+            q = self._recent(key, now)
+            if not q:
+                if len(self._failures) >= self.max_keys:
+                    self._failures.pop(next(iter(self._failures)))
+                self._failures[key] = q
+            q.append(now)
+
+    def succeeded(self, userid: str, address: str) -> None:
+        with self._lock:
+            self._failures.pop((userid.lower(), address), None)
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: a user (ticket) or an API token (``user@realm!name``)."""
@@ -132,8 +185,9 @@ class Principal:
 class Authority:
     """Verifies credentials and answers privilege questions for one state dir."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, limiter: LoginLimiter | None = None) -> None:
         self.state_dir = state_dir
+        self.limiter = limiter or LoginLimiter()
         self.realm: dict[str, Any] = json.loads((state_dir / "realm.json").read_text())
         self.key = (state_dir / "authkey").read_text().strip().encode()
 
@@ -181,15 +235,21 @@ class Authority:
         return hmac.compare_digest(sig, self._sign("CSRF:" + stamp + ":" + userid)) and self._age_ok(stamp, now)
 
     # ---------------------------------------------------------------- login
-    def login(self, username: str, password: str, realm: str | None = None) -> str:
-        """Check a password (or a valid ticket of the same user, for renewal); return the userid or raise 401."""
+    def login(self, username: str, password: str, realm: str | None = None, address: str = "-") -> str:
+        """Check a password (or a valid ticket of the same user, for renewal); return the userid or raise 401.
+        ``address`` is the client's: more than LOGIN_MAX_FAILURES failures of one user from one address within
+        LOGIN_FAILURE_WINDOW seconds answer 429 without checking the password."""
         userid = username if "@" in username or not realm else f"{username}@{realm}"
+        self.limiter.check(userid, address)
         user = self.realm["users"].get(userid)
         if user and user.get("enable", 1):
             if password.startswith("PVE:") and self.verify_ticket(password) == userid:
+                self.limiter.succeeded(userid, address)
                 return userid
             if verify_password(password, user["password"]):
+                self.limiter.succeeded(userid, address)
                 return userid
+        self.limiter.failed(userid, address)
         raise PVEError(401, "authentication failure")
 
     def verify_token_header(self, header: str) -> Principal:

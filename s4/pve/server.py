@@ -27,6 +27,7 @@ from s4.pve.errors import AuthFailure, PVEError
 
 log = logging.getLogger("s4.pve")
 PREFIX = "/api2/json"
+MAX_BODY = 16 * 1024 * 1024  # bytes of a request body (PUT/POST); more is refused with 413 before reading
 
 
 def _cookie_ticket(header: str | None) -> str | None:
@@ -90,8 +91,18 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ input
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > 16 * 1024 * 1024:
+        """The request body, by a strict Content-Length: digits only (a negative length once made ``read(-n)``
+        wait for EOF), one value, at most MAX_BODY; chunked bodies are not accepted (pveproxy needs a length)."""
+        if self.headers.get("Transfer-Encoding"):
+            raise PVEError(411, "Length Required")
+        values = self.headers.get_all("Content-Length") or []
+        if not values:
+            return b""
+        text = values[0].strip()
+        if len(values) > 1 or not text.isdigit() or not text.isascii() or len(text) > 12:
+            raise PVEError(400, "Bad Request - invalid Content-Length")
+        length = int(text)
+        if length > MAX_BODY:
             raise PVEError(413, "Request Entity Too Large")
         return self.rfile.read(length) if length else b""
 
@@ -116,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
                  "new-format": schema.opt("boolean")}
         p = schema.validate(params, props)
         authority = self.server.authority
-        userid = authority.login(p["username"], p["password"], p.get("realm"))
+        userid = authority.login(p["username"], p["password"], p.get("realm"), address=self.client_address[0])
         who = Principal(userid, via_ticket=True)
         return {"username": userid, "ticket": authority.make_ticket(userid),
                 "CSRFPreventionToken": authority.make_csrf(userid), "cap": authority.cap(who)}
@@ -129,7 +140,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise PVEError(501, f"Method '{self.command} {path}' not implemented")
             rel = path[len(PREFIX):] or "/"
             rel = rel.rstrip("/") or "/"
-            body = self._body() if self.command in ("POST", "PUT") else b""
+            body = self._body()  # read (and checked) for every method, so no stray bytes stay on a kept-alive socket
+            if self.command not in ("POST", "PUT"):
+                body = b""
             query = schema.parse_form(url.query) if url.query else {}
             params = schema.merge_params(schema.parse_body(body, self.headers.get("Content-Type")), query, {})
             if rel == "/access/ticket":
@@ -148,7 +161,7 @@ class Handler(BaseHTTPRequestHandler):
             data = self.server.api.dispatch(self.command, rel, Ctx(who, self.server.authority), params)
             self._ok(data)
         except PVEError as exc:
-            if exc.code == 401 and path.endswith("/access/ticket"):
+            if exc.code in (401, 429) and path.endswith("/access/ticket"):
                 time.sleep(self.server.auth_delay)
             self._error(exc)
         except Exception as exc:  # a bug answers like PVE answers a die(): 500 with the message

@@ -83,3 +83,24 @@ def test_proxmoxer(server: dict[str, Any], token: bool, monkeypatch: pytest.Monk
     with pytest.raises(ResourceException) as exc:
         px.nodes("pve").qemu(9000).clone.post(newid=150, full=True)
     assert exc.value.status_code == 400 and "got 'True'" in exc.value.errors["full"]  # type: ignore[index]
+
+
+def test_login_failures_limited_per_user_and_address(server: dict[str, Any]) -> None:
+    url = f"{server['base']}/access/ticket"
+    for _ in range(5):
+        r = requests.post(url, data={"username": "root@pam", "password": "bad"}, verify=server["ca"], timeout=5)
+        assert r.status_code == 401
+    r = requests.post(url, data={"username": "root@pam", "password": server["secrets"]["root@pam"]},
+                      verify=server["ca"], timeout=5)
+    assert (r.status_code, r.headers["Connection"]) == (429, "close")
+    assert r.json()["message"].startswith("too many authentication failures, retry in ")
+
+
+def test_content_length_must_be_plain_digits(server: dict[str, Any]) -> None:
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=server["ca"])
+    with socket.create_connection(("127.0.0.1", server["port"]), timeout=5) as raw, \
+            ctx.wrap_socket(raw, server_hostname="localhost") as sock:
+        sock.sendall(b"PUT /api2/json/nodes/pve/qemu/9000/config HTTP/1.1\r\nHost: pve\r\nContent-Length: -1\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 400 Bad Request - invalid Content-Length\r\n")
