@@ -10,12 +10,16 @@ belongs to one) and the field, e.g.::
 from __future__ import annotations
 
 import datetime as _dt
+import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
 import yaml
+
+from s4 import names
 
 SCHEMA_VERSION = 1
 IN_SCOPE = ("mvps", "shared_hosting", "internal")
@@ -24,10 +28,11 @@ SERVICE_CLASSES = IN_SCOPE + OUT_OF_SCOPE
 DB_ENGINES = ("mariadb", "mysql", "postgresql")
 LICENCE_KINDS = ("licence", "support")
 
-CLIENT_ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
-HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-SITE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# Names and paths are checked with s4.names (the one owner of those patterns); these are CMDB-only fields.
+OS_RE = re.compile(r"^[a-z][a-z0-9]*-[0-9][0-9.]{0,15}$")        # debian-12, ubuntu-22.04, centos-7
+VAR_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")        # a hostvar name (no leading '_': role internals)
+TEMPLATE_MARKERS = ("{{", "{%", "{#")                            # Jinja: refused in every CMDB string
+FREE_TEXT_MAX = 200
 
 TOP_KEYS = {"version", "domain", "clients", "hosts"}
 CLIENT_KEYS = {"name", "contacts"}
@@ -37,8 +42,35 @@ DB_KEYS = {"engine", "name", "server"}
 LICENCE_KEYS = {"product", "kind", "vendor", "client", "expires"}
 # hostvars the plugin sets itself; `vars` may not override them
 RESERVED_VARS = {
-    "s4_service", "s4_in_scope", "s4_clients", "s4_sites", "s4_licences", "s4_public", "s4_os", "ansible_host",
+    "s4_service", "s4_in_scope", "s4_clients", "s4_sites", "s4_licences", "s4_public", "s4_os", "s4_domain",
+    "ansible_host",
 }
+
+# `vars` and the ``allow_vars`` option (docs/CMDB.md, "Host vars"). Connection settings (``ansible_*``) in the
+# CMDB are refused unless the file's top-level ``allow_vars`` lists them, and only these may ever be listed: each
+# chooses a value (port, login name, timeout), none runs a command, picks an executable, interpreter or connection
+# plugin, becomes another user or weakens host key checking. Everything else -- ansible_ssh_common_args,
+# ansible_ssh_extra_args, ansible_ssh_args, ansible_scp/sftp_extra_args, ansible_*_executable,
+# ansible_*_interpreter, ansible_connection, ansible_become*, ansible_shell_*, ansible_network_os,
+# ansible_paramiko_proxy_command, ansible_private_key_file, ansible_host_key_checking, ... -- is refused even
+# when listed: such a key in a CMDB means code execution on the controller for whoever can edit the CMDB.
+_PORT = "port"
+_LOGIN = "login"
+_SECONDS = "seconds"
+_COUNT = "count"
+_BOOL = "bool"
+ALLOWABLE_ANSIBLE_VARS: dict[str, str] = {
+    "ansible_port": _PORT,
+    "ansible_ssh_port": _PORT,
+    "ansible_user": _LOGIN,
+    "ansible_ssh_user": _LOGIN,
+    "ansible_timeout": _SECONDS,
+    "ansible_ssh_timeout": _SECONDS,
+    "ansible_ssh_retries": _COUNT,
+    "ansible_pipelining": _BOOL,
+    "ansible_ssh_pipelining": _BOOL,
+}
+LOGIN_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")             # a POSIX login as ssh's remote user
 
 
 class CmdbError(Exception):
@@ -211,18 +243,21 @@ def load(path: str | Path) -> Cmdb:
     return loads(text, source)
 
 
-def loads(text: str, source: str = "<cmdb>") -> Cmdb:
+def loads(text: str, source: str = "<cmdb>", allow_vars: Iterable[str] | None = None) -> Cmdb:
+    """Validate a whole inventory source. ``allow_vars`` defaults to the file's own top-level ``allow_vars``."""
     data = _yaml_load(text, source)
     problems = [
-        f"{source}: host {name}: (line {line}): duplicate host (defined more than once under cmdb.hosts)"
+        f"{source}: {_host_label(name)}: (line {line}): duplicate host (defined more than once under cmdb.hosts)"
         for name, line in _host_duplicates(text)
     ]
     if not isinstance(data, dict):
         raise CmdbError(problems + [f"{source}: the file must be a mapping with plugin: smartt.s4.cmdb and cmdb:"])
     if "cmdb" not in data:
         raise CmdbError(problems + [f"{source}: cmdb: missing (the CMDB data sits under the cmdb: key)"])
+    if allow_vars is None:
+        allow_vars = data.get("allow_vars")
     try:
-        model = validate(data["cmdb"], source)
+        model = validate(data["cmdb"], source, allow_vars)
     except CmdbError as exc:
         raise CmdbError(problems + exc.problems) from None
     if problems:
@@ -236,6 +271,7 @@ class _Ctx:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[str] = []
+        self.templated: set[str] = set()  # strings already refused for holding Jinja (reported once)
 
     def err(self, where: str, fld: str, msg: str) -> None:
         prefix = f"{self.source}: {where}: " if where else f"{self.source}: "
@@ -250,6 +286,158 @@ def _unknown_keys(ctx: _Ctx, where: str, prefix: str, d: dict[str, Any], allowed
     for k in d:
         if k not in allowed:
             ctx.err(where, f"{prefix}{k}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def _host_label(name: Any) -> str:
+    """``host NAME`` for a valid host name, ``host 'NAME'`` (repr: control characters show) otherwise."""
+    try:
+        return f"host {names.check_host_name(name)}"
+    except names.UnsafeName:
+        return f"host {name!r}"
+
+
+def _name(ctx: _Ctx, where: str, fld: str, check: Any, value: Any, what: str) -> bool:
+    """Run an ``s4.names.check_*`` on ``value``; report the refusal (once per value) and return whether it passed."""
+    try:
+        check(value, what)
+    except names.UnsafeName as exc:
+        if not (isinstance(value, str) and value in ctx.templated):
+            ctx.err(where, fld, str(exc))
+        return False
+    return True
+
+
+def _free_text(ctx: _Ctx, where: str, fld: str, v: Any) -> bool:
+    """Human text (client names, products, vendors): printable, one line, at most FREE_TEXT_MAX characters."""
+    if not isinstance(v, str):
+        return False
+    if len(v) > FREE_TEXT_MAX or any(not ch.isprintable() for ch in v):
+        ctx.err(where, fld, f"{v[:60]!r} is refused: at most {FREE_TEXT_MAX} printable characters on one line")
+        return False
+    return True
+
+
+def _path_label(path: tuple[Any, ...]) -> str:
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out
+
+
+def _strings(v: Any, path: tuple[Any, ...] = ()) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """Every string in ``v`` (mapping keys included) with the path to it."""
+    if isinstance(v, str):
+        yield path, v
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            if isinstance(k, str):
+                yield path + (k,), k
+            yield from _strings(x, path + (str(k),))
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            yield from _strings(x, path + (i,))
+
+
+def _refuse_templates(ctx: _Ctx, data: dict[str, Any]) -> None:
+    """Refuse Jinja markers anywhere in the CMDB data: no CMDB value is ever a template (ansible-core 2.19 does
+    not template inventory-plugin data either; this keeps it so whatever consumes the data next)."""
+    for path, text in _strings(data):
+        if not any(m in text for m in TEMPLATE_MARKERS):
+            continue
+        ctx.templated.add(text)
+        if len(path) >= 2 and path[0] == "hosts":
+            where, fld = _host_label(path[1]), _path_label(path[2:]) or "name"
+        elif len(path) >= 2 and path[0] == "clients":
+            where, fld = f"client {path[1]!r}", _path_label(path[2:]) or "id"
+        else:
+            where, fld = "", "cmdb." + _path_label(path)
+        ctx.err(where, fld, f"{text[:80]!r} is refused: holds a Jinja marker ({{{{, {{% or {{#}}); CMDB data is "
+                            "never a template")
+
+
+def _json_safe(v: Any, depth: int = 0) -> bool:
+    if depth > 20:
+        return False
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return True
+    if isinstance(v, list):
+        return all(_json_safe(x, depth + 1) for x in v)
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _json_safe(x, depth + 1) for k, x in v.items())
+    return False
+
+
+def _allowable_value(kind: str, v: Any) -> str | None:
+    """Why ``v`` is not a valid value for an allow-listed connection setting of ``kind`` (None when it is)."""
+    if kind in (_PORT, _SECONDS, _COUNT):
+        n = v if isinstance(v, int) and not isinstance(v, bool) else None
+        if isinstance(v, str) and v.isdigit() and len(v) <= 6:
+            n = int(v)
+        lo, hi = {_PORT: (1, 65535), _SECONDS: (1, 3600), _COUNT: (0, 100)}[kind]
+        if n is None or not lo <= n <= hi:
+            return f"must be an integer from {lo} to {hi}, got {v!r}"
+    elif kind == _LOGIN:
+        if not isinstance(v, str) or not LOGIN_RE.match(v):
+            return f"must be a login name ({LOGIN_RE.pattern}), got {v!r}"
+    elif kind == _BOOL and not isinstance(v, bool):
+        return f"must be true or false, got {v!r}"
+    return None
+
+
+def _allow_list(ctx: _Ctx, allow_vars: Any) -> set[str]:
+    if allow_vars is None:
+        return set()
+    if not isinstance(allow_vars, (list, tuple, set, frozenset)) or not all(isinstance(x, str) for x in allow_vars):
+        ctx.err("", "allow_vars", "must be a list of connection setting names such as [ansible_port]")
+        return set()
+    out: set[str] = set()
+    for key in allow_vars:
+        if key in ALLOWABLE_ANSIBLE_VARS:
+            out.add(key)
+        else:
+            ctx.err("", "allow_vars", f"{key!r} can never be allowed: only {', '.join(ALLOWABLE_ANSIBLE_VARS)} may "
+                                      "be listed (other ansible_* settings run commands, choose executables, "
+                                      "interpreters or the connection, or become another user)")
+    return out
+
+
+def _host_vars(ctx: _Ctx, where: str, hvars: dict[Any, Any], allowed: set[str]) -> dict[str, Any]:
+    """The host's ``vars`` that pass (see ALLOWABLE_ANSIBLE_VARS for the rule); every refusal is reported."""
+    out: dict[str, Any] = {}
+    for k, v in hvars.items():
+        if not isinstance(k, str) or not VAR_NAME_RE.match(k):
+            if not (isinstance(k, str) and k in ctx.templated):
+                ctx.err(where, f"vars.{k!r}", "is not a valid variable name (letters, digits and '_', starting with "
+                                              "a letter)")
+            continue
+        f = f"vars.{k}"
+        if k in RESERVED_VARS:
+            ctx.err(where, f, "is set by the CMDB plugin and cannot be overridden here")
+        elif k.startswith("ansible_") and k not in ALLOWABLE_ANSIBLE_VARS:
+            ctx.err(where, f, "is refused: this connection setting can run commands or choose executables on the "
+                              "controller, it is never accepted from the CMDB (not even through allow_vars)")
+        elif k.startswith("ansible_") and k not in allowed:
+            ctx.err(where, f, f"is refused: connection settings (ansible_*) need the inventory source's allow_vars "
+                              f"option to list them (allow_vars: [{k}])")
+        elif k.startswith("ansible_") and (why := _allowable_value(ALLOWABLE_ANSIBLE_VARS[k], v)):
+            ctx.err(where, f, why)
+        elif not _json_safe(v):
+            ctx.err(where, f, "must hold only strings, numbers, booleans, lists and mappings with string keys")
+        else:
+            out[k] = v
+    return out
+
+
+def _address(ctx: _Ctx, where: str, v: str) -> bool:
+    """An IP address or a DNS name: it becomes ansible_host, an ssh argument (never an option such as -oX=y)."""
+    try:
+        ipaddress.ip_address(v)
+        return True
+    except ValueError:
+        return _name(ctx, where, "address", names.check_domain, v, "address (an IP address or DNS name)")
 
 
 def _str_list(ctx: _Ctx, where: str, fld: str, v: Any) -> tuple[str, ...]:
@@ -275,11 +463,17 @@ def _date(ctx: _Ctx, where: str, fld: str, v: Any) -> _dt.date | None:
     return None
 
 
-def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
-    """Validate the mapping under ``cmdb:``; raise :class:`CmdbError` listing every problem."""
+def validate(data: Any, source: str = "<cmdb>", allow_vars: Iterable[str] | None = None) -> Cmdb:
+    """Validate the mapping under ``cmdb:``; raise :class:`CmdbError` listing every problem.
+
+    ``allow_vars``: the connection settings (``ansible_*``) hosts' ``vars`` may hold (the inventory source's
+    ``allow_vars`` option); only names of :data:`ALLOWABLE_ANSIBLE_VARS` may be listed.
+    """
     ctx = _Ctx(source)
     if not isinstance(data, dict):
         raise CmdbError([f"{source}: cmdb: must be a mapping with version, domain, clients and hosts"])
+    allowed = _allow_list(ctx, allow_vars)
+    _refuse_templates(ctx, data)
     _unknown_keys(ctx, "", "cmdb.", data, TOP_KEYS)
     version = data.get("version")
     if version is None:
@@ -290,8 +484,8 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
     if not _is_str(domain):
         ctx.err("", "cmdb.domain", "missing or not a string")
         domain = ""
-    elif not DOMAIN_RE.match(domain):
-        ctx.err("", "cmdb.domain", f"{domain!r} is not a valid DNS domain")
+    else:
+        _name(ctx, "", "cmdb.domain", names.check_domain, domain, "domain")
 
     clients: dict[str, Client] = {}
     raw_clients = data.get("clients")
@@ -302,10 +496,9 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
         ctx.err("", "cmdb.clients", "must be a mapping of client id -> {name, contacts}")
         raw_clients = {}
     for cid, c in raw_clients.items():
-        where = f"client {cid}"
-        if not isinstance(cid, str) or not CLIENT_ID_RE.match(cid):
-            ctx.err(where, "id", f"{cid!r} does not match {CLIENT_ID_RE.pattern}")
+        if not _name(ctx, f"client {cid!r}", "id", names.check_client_id, cid, "client id"):
             continue
+        where = f"client {cid}"
         if not isinstance(c, dict):
             ctx.err(where, "client", "must be a mapping with name and contacts")
             continue
@@ -314,11 +507,11 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
         if not _is_str(name):
             ctx.err(where, "name", "missing or not a string")
             name = cid
+        elif not _free_text(ctx, where, "name", name):
+            name = cid
         contacts = _str_list(ctx, where, "contacts", c.get("contacts", []))
-        for addr in contacts:
-            if "@" not in addr:
-                ctx.err(where, "contacts", f"{addr!r} is not an e-mail address")
-        clients[cid] = Client(cid, str(name), contacts)
+        bad = [a for a in contacts if not _name(ctx, where, "contacts", names.check_email, a, "contact")]
+        clients[cid] = Client(cid, str(name), tuple(a for a in contacts if a not in bad))
 
     raw_hosts = data.get("hosts")
     if raw_hosts is None:
@@ -332,9 +525,8 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
     hosts: dict[str, Host] = {}
     for hname, h in raw_hosts.items():
         hname = str(hname)
-        where = f"host {hname}"
-        if not HOST_NAME_RE.match(hname):
-            ctx.err(where, "name", f"{hname!r} is not a valid inventory hostname")
+        where = _host_label(hname)
+        host_ok = _name(ctx, where, "name", names.check_host_name, hname, "inventory hostname")
         if not isinstance(h, dict):
             ctx.err(where, "host", "must be a mapping (service, address, clients, ...)")
             continue
@@ -348,13 +540,17 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
         if not _is_str(address):
             ctx.err(where, "address", "missing or not a string (becomes ansible_host)")
             address = ""
+        elif not _address(ctx, where, address):
+            host_ok = False
         elif address in addresses:
             ctx.err(where, "address", f"{address} is also the address of host {addresses[address]}")
         else:
             addresses[address] = hname
         os_ = h.get("os")
-        if os_ is not None and not _is_str(os_):
-            ctx.err(where, "os", "must be a string such as debian-12")
+        if os_ is not None and not (isinstance(os_, str) and OS_RE.match(os_)):
+            if not (isinstance(os_, str) and os_ in ctx.templated):
+                ctx.err(where, "os", f"must be a string such as debian-12 ({OS_RE.pattern}), got {os_!r}")
+            os_ = None
         public = h.get("public", False)
         if not isinstance(public, bool):
             ctx.err(where, "public", f"must be true or false, got {public!r}")
@@ -363,9 +559,7 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
         if not isinstance(hvars, dict):
             ctx.err(where, "vars", "must be a mapping of extra hostvars")
             hvars = {}
-        for k in hvars:
-            if k in RESERVED_VARS:
-                ctx.err(where, f"vars.{k}", "is set by the CMDB plugin and cannot be overridden here")
+        hvars = _host_vars(ctx, where, hvars, allowed)
         hclients = _str_list(ctx, where, "clients", h.get("clients", []))
         for cid in hclients:
             if cid not in clients and cid not in raw_clients:
@@ -385,43 +579,59 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
                 ctx.err(where, f, "must be a mapping")
                 continue
             sname = s.get("name")
-            if _is_str(sname):
+            name_ok = _is_str(sname) and _name(ctx, where, f"{f}.name", names.check_site_name, sname, "site name")
+            if name_ok:
                 f = f"sites[{i}] ({sname})"
             _unknown_keys(ctx, where, f + ".", s, SITE_KEYS)
-            ok = True
+            ok = bool(name_ok)
             for req in ("name", "client", "domain", "docroot"):
                 if not _is_str(s.get(req)):
                     ctx.err(where, f"{f}.{req}", "missing or not a string")
                     ok = False
-            if _is_str(sname):
-                if not SITE_NAME_RE.match(sname):
-                    ctx.err(where, f"{f}.name", "may hold only letters, digits, '.', '_' and '-'")
+            if name_ok:
                 if sname in site_names:
                     ctx.err(where, f"{f}.name", "duplicate site name on this host")
-                site_names.add(sname)
+                    ok = False
+                site_names.add(str(sname))
             sclient = s.get("client")
             if _is_str(sclient):
                 if sclient not in raw_clients:
                     ctx.err(where, f"{f}.client", f"unknown client id {sclient!r} (not under cmdb.clients)")
+                    ok = False
                 elif sclient not in hclients:
                     ctx.err(where, f"{f}.client", f"client {sclient!r} is not listed in the host's clients")
             sdomain = s.get("domain")
-            if _is_str(sdomain) and not DOMAIN_RE.match(sdomain):
-                ctx.err(where, f"{f}.domain", f"{sdomain!r} is not a valid DNS name")
-            aliases = _str_list(ctx, where, f"{f}.aliases", s.get("aliases", []))
-            docroot = s.get("docroot")
-            if _is_str(docroot) and not str(docroot).startswith("/"):
-                ctx.err(where, f"{f}.docroot", f"{docroot!r} must be an absolute path")
+            if _is_str(sdomain) and not _name(ctx, where, f"{f}.domain", names.check_domain, sdomain, "domain"):
                 ok = False
+            aliases = _str_list(ctx, where, f"{f}.aliases", s.get("aliases", []))
+            for alias in aliases:
+                if not _name(ctx, where, f"{f}.aliases", names.check_alias, alias, "alias"):
+                    ok = False
+            docroot = s.get("docroot")
+            if _is_str(docroot):
+                if not docroot.startswith("/"):
+                    ctx.err(where, f"{f}.docroot", f"{docroot!r} must be an absolute path")
+                    ok = False
+                else:
+                    docroot = docroot.rstrip("/")  # a trailing '/' is dropped; '/' itself is refused
+                    if not docroot:
+                        ctx.err(where, f"{f}.docroot", "'/' is refused: a document root cannot be the whole file "
+                                                       "system")
+                        ok = False
+                    elif not _name(ctx, where, f"{f}.docroot", names.check_abs_path, docroot, "docroot"):
+                        ok = False
             app = s.get("app")
             if app is not None and not _is_str(app):
                 ctx.err(where, f"{f}.app", "must be a string")
                 app = None
+            elif app is not None and not _name(ctx, where, f"{f}.app", names.check_app, app, "application"):
+                ok = False
             db: SiteDb | None = None
             raw_db = s.get("db")
             if raw_db is not None:
                 if not isinstance(raw_db, dict):
                     ctx.err(where, f"{f}.db", "must be a mapping with engine, name, server")
+                    ok = False
                 else:
                     _unknown_keys(ctx, where, f + ".db.", raw_db, DB_KEYS)
                     engine, dbname, server = raw_db.get("engine"), raw_db.get("name"), raw_db.get("server")
@@ -429,15 +639,18 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
                         ctx.err(where, f"{f}.db.engine", f"{engine!r} is not one of {', '.join(DB_ENGINES)}")
                     if not _is_str(dbname):
                         ctx.err(where, f"{f}.db.name", "missing or not a string")
+                    elif not _name(ctx, where, f"{f}.db.name", names.check_db_name, dbname, "database name"):
+                        dbname = None
                     if not _is_str(server):
                         ctx.err(where, f"{f}.db.server", "missing or not a string")
                     elif server not in host_names:
                         ctx.err(where, f"{f}.db.server", f"{server!r} is not a host of this CMDB")
                     if engine in DB_ENGINES and _is_str(dbname) and _is_str(server):
                         db = SiteDb(str(engine), str(dbname), str(server))
+                    else:
+                        ok = False
             if ok:
-                sites.append(Site(str(sname), str(sclient), str(sdomain), str(docroot).rstrip("/") or "/",
-                                  aliases, app, db))
+                sites.append(Site(str(sname), str(sclient), str(sdomain), str(docroot), aliases, app, db))
 
         licences: list[Licence] = []
         raw_lic = h.get("licences") or []
@@ -453,14 +666,18 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
             product, kind = lic.get("product"), lic.get("kind")
             if not _is_str(product):
                 ctx.err(where, f"{f}.product", "missing or not a string")
+            elif not _free_text(ctx, where, f"{f}.product", product):
+                product = None
             if kind not in LICENCE_KINDS:
                 ctx.err(where, f"{f}.kind", f"{kind!r} is not one of {', '.join(LICENCE_KINDS)}")
             vendor = lic.get("vendor")
             if vendor is not None and not _is_str(vendor):
                 ctx.err(where, f"{f}.vendor", "must be a string")
                 vendor = None
+            elif vendor is not None and not _free_text(ctx, where, f"{f}.vendor", vendor):
+                vendor = None
             lclient = lic.get("client")
-            if lclient is not None and lclient not in raw_clients:
+            if lclient is not None and not (isinstance(lclient, str) and lclient in raw_clients):
                 ctx.err(where, f"{f}.client", f"unknown client id {lclient!r} (not under cmdb.clients)")
             if "expires" not in lic:
                 ctx.err(where, f"{f}.expires", "missing (a date YYYY-MM-DD)")
@@ -470,9 +687,9 @@ def validate(data: Any, source: str = "<cmdb>") -> Cmdb:
             if _is_str(product) and kind in LICENCE_KINDS and expires is not None:
                 licences.append(Licence(str(product), str(kind), expires, vendor, lclient))
 
-        if service in SERVICE_CLASSES and address:
-            hosts[hname] = Host(hname, str(service), str(address), hclients, os_ if _is_str(os_) else None,
-                                public, dict(hvars), tuple(sites), tuple(licences))
+        if host_ok and service in SERVICE_CLASSES and address:
+            hosts[hname] = Host(hname, str(service), str(address), hclients, os_,
+                                public, hvars, tuple(sites), tuple(licences))
 
     if ctx.problems:
         raise CmdbError(ctx.problems)

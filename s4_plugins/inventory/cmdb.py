@@ -15,7 +15,17 @@ description:
   - "Groups: C(s4_in_scope) (services mvps, shared_hosting, internal), C(s4_out_of_scope) (unmanaged,
     colocation, connectivity), C(service_<class>) and C(client_<id>) (a C(-) in a client id becomes C(_))."
   - "Hostvars: C(ansible_host), C(s4_service), C(s4_in_scope), C(s4_os), C(s4_public), C(s4_clients),
-    C(s4_sites), C(s4_licences), C(s4_domain), plus everything under the host's C(vars)."
+    C(s4_sites), C(s4_licences), C(s4_domain), plus the host's C(vars) that pass validation."
+  - "The CMDB is untrusted input: every name and path is checked against a strict pattern (site names, client ids,
+    host names, addresses, domains, aliases, contacts, applications, database names, document roots; see
+    C(docs/CMDB.md)), and a string holding a Jinja marker (C({{), C({%), C({#)) anywhere is refused. The data is
+    handed to Ansible as untrusted (never templated)."
+  - "A host's C(vars) may not hold connection settings (C(ansible_*)) unless I(allow_vars) lists them, and only
+    C(ansible_port), C(ansible_ssh_port), C(ansible_user), C(ansible_ssh_user), C(ansible_timeout),
+    C(ansible_ssh_timeout), C(ansible_ssh_retries), C(ansible_pipelining) and C(ansible_ssh_pipelining) may be
+    listed. Settings that run commands or choose executables (C(ansible_ssh_common_args), C(ansible_ssh_extra_args),
+    C(ansible_*_executable), C(ansible_python_interpreter), C(ansible_connection), C(ansible_become*),
+    C(ansible_shell_*), ...) are always refused."
   - C(compose), C(groups) and C(keyed_groups) work as in any constructable plugin; they run after the CMDB
     hostvars are set.
 extends_documentation_fragment:
@@ -30,14 +40,24 @@ options:
     description: The CMDB itself (version, domain, clients, hosts), see C(docs/CMDB.md).
     required: true
     type: dict
+  allow_vars:
+    description:
+      - Connection settings (C(ansible_*) hostvars) the hosts' C(vars) may set, for example C([ansible_port]).
+      - Only C(ansible_port), C(ansible_ssh_port), C(ansible_user), C(ansible_ssh_user), C(ansible_timeout),
+        C(ansible_ssh_timeout), C(ansible_ssh_retries), C(ansible_pipelining) and C(ansible_ssh_pipelining) may be
+        listed; any other name is an error. Their values are checked (port number, login name, seconds, boolean).
+    type: list
+    elements: str
+    default: []
 requirements:
   - the C(s4) Python package of the S4 toolkit on the controller
 """
 
 EXAMPLES = r"""
-# inventories/lab/cmdb.yml
+# inventories/site/cmdb.yml (any file name ending in cmdb.yml)
 plugin: smartt.s4.cmdb
 strict: true
+allow_vars: [ansible_port]
 keyed_groups:
   - key: s4_os
     prefix: os
@@ -54,6 +74,7 @@ cmdb:
       address: 10.89.40.11
       os: debian-11
       clients: [acme]
+      vars: {ansible_port: 2222}
       sites:
         - {name: acme-blog, client: acme, domain: blog.acme.example, docroot: /srv/www/acme-blog}
 """
@@ -107,7 +128,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 cached = None
         if cached is None:
             try:
-                model = _cmdb.loads(raw.decode("utf-8"), path)
+                model = _cmdb.loads(raw.decode("utf-8"), path, self.get_option("allow_vars") or [])
             except UnicodeDecodeError as exc:
                 raise AnsibleParserError(f"{path}: not UTF-8 text: {exc}") from None
             except _cmdb.CmdbError as exc:

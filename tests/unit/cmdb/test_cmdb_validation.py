@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 GOOD = textwrap.dedent("""\
     plugin: smartt.s4.cmdb
+    allow_vars: [ansible_port]
     cmdb:
       version: 1
       domain: smartt.example
@@ -113,7 +114,8 @@ def _problems(text):
         (lambda d: d["hosts"]["db-01"].update(address="10.89.40.11"),
          "inv/cmdb.yml: host db-01: address: 10.89.40.11 is also the address of host mvps-acme-01"),
         (lambda d: d["clients"].update({"Bad Id": {"name": "x"}}),
-         "inv/cmdb.yml: client Bad Id: id: 'Bad Id' does not match ^[a-z][a-z0-9_-]*$"),
+         "inv/cmdb.yml: client 'Bad Id': id: client id 'Bad Id' is refused: lower-case letters, digits, '_' or '-', "
+         "starting with a letter"),
         (lambda d: d.update(version=2),
          "inv/cmdb.yml: cmdb.version: unsupported schema version 2 (expected 1)"),
         (lambda d: d["hosts"]["mvps-acme-01"].update(public="yes please"),
@@ -129,7 +131,7 @@ def test_duplicate_host_is_reported_with_its_line():
                         "    internal-01: {service: internal, address: 10.89.40.15}\n"
                         "    db-01: {service: internal, address: 10.89.40.19}\n")
     problems = _problems(text)
-    assert problems == ["inv/cmdb.yml: host db-01: (line 28): duplicate host (defined more than once under "
+    assert problems == ["inv/cmdb.yml: host db-01: (line 29): duplicate host (defined more than once under "
                         "cmdb.hosts)"]
 
 
