@@ -29,6 +29,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from s4 import names
+
 RECORD_DIR = "/var/lib/s4-poc"
 VERIFIED = RECORD_DIR + "/verified-{db}.json"
 RECORD = RECORD_DIR + "/app-upgrade-{site}.json"
@@ -55,8 +57,9 @@ STATUS_NOT_NEEDED = "not needed"
 STATUS_FAILED = "failed"
 STATUS_DUE = "due (check mode)"
 
-_IDENT = re.compile(r"^[A-Za-z0-9_$-]+$")
-_PREFIX = re.compile(r"^[A-Za-z0-9_]*$")
+# a table prefix (WordPress $table_prefix, roundcube db_prefix) read from the client's config: it becomes part of a
+# table name in SQL, so letters, digits and '_' only (what both applications accept), at most 32 characters
+_PREFIX = re.compile(r"^[A-Za-z0-9_]{0,32}$")
 _WP_PREFIX = re.compile(r"""^\s*\$table_prefix\s*=\s*(['"])(.*?)\1\s*;""", re.M)
 _WP_DB_VERSION = re.compile(r"^\s*\$wp_db_version\s*=\s*(\d+)\s*;", re.M)
 _WP_VERSION = re.compile(r"""^\s*\$wp_version\s*=\s*(['"])([^'"]+)\1\s*;""", re.M)
@@ -69,14 +72,28 @@ class AppError(ValueError):
 
 
 def _php_str(text: str) -> str:
-    """A PHP single-quoted string literal of ``text``."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """A PHP single-quoted string literal of ``text`` (inside one, only ``\\`` and ``'`` are special)."""
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _ident(name: str, what: str, site: str) -> str:
-    if not _IDENT.match(name or ""):
-        raise AppError(f"site {site}: {what} {name!r} is not a plain SQL identifier (letters, digits, _ $ -)")
-    return name
+    try:
+        return names.check_db_name(name, what)
+    except names.UnsafeName as exc:
+        raise AppError(f"site {site}: {exc}") from None
+
+
+def _site(name: str) -> str:
+    try:
+        return names.check_site_name(name)
+    except names.UnsafeName as exc:
+        raise AppError(str(exc)) from None
+
+
+def _prefix(prefix: str, what: str) -> str:
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+        raise AppError(f"{what} {prefix!r} is refused: at most 32 letters, digits and underscores")
+    return prefix
 
 
 def upgrades(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -104,7 +121,9 @@ def upgrades(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
             "family": family,
             "php": php,
             "config": s.get("config"),
-            "record": RECORD.format(site=s["name"]),
+            # the site's own pool user on the POC (s4.poc.plan.pool_user); www-data for plans made before it
+            "user": s.get("pool_user") or WEB_USER,
+            "record": RECORD.format(site=_site(s["name"])),
             "verified": VERIFIED.format(db=db["name"]),
             "restore_marker": RESTORE_MARKER.format(db=db["name"]),
         }
@@ -143,10 +162,7 @@ def list_dirs(entries: Iterable[Mapping[str, Any]]) -> list[str]:
 def wp_prefix(config: str) -> str:
     """``$table_prefix`` of a WordPress config (the last assignment wins, as in PHP); Debian's default ``wp_``."""
     found = _WP_PREFIX.findall(config)
-    prefix = found[-1][1] if found else "wp_"
-    if not _PREFIX.match(prefix):
-        raise AppError(f"table prefix {prefix!r} is not letters, digits and underscores")
-    return prefix
+    return _prefix(found[-1][1] if found else "wp_", "table prefix")
 
 
 def wp_db_version(version_php: str) -> int:
@@ -163,10 +179,7 @@ def wp_version(version_php: str) -> str | None:
 
 def rc_prefix(config: str) -> str:
     found = _RC_PREFIX.findall(config)
-    prefix = found[-1][2] if found else ""
-    if not _PREFIX.match(prefix):
-        raise AppError(f"db_prefix {prefix!r} is not letters, digits and underscores")
-    return prefix
+    return _prefix(found[-1][2] if found else "", "db_prefix")
 
 
 def rc_target(names: Iterable[str]) -> int:
@@ -182,22 +195,41 @@ def _mysql(sql: str) -> list[str]:
 
 
 def _psql(db: str, sql: str) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", "psql", "-XAt", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql]
+    # --dbname with a conninfo string naming only the database: a name can never add connection parameters
+    return ["runuser", "-u", "postgres", "--", "psql", "-XAt", "-v", "ON_ERROR_STOP=1",
+            "--dbname=" + names.pg_conninfo_dbname(db), "-c", sql]
+
+
+def _table(prefix: str, table: str) -> str:
+    """A table name from a checked prefix; quoted by the callers with :mod:`s4.names` (identifier quoting)."""
+    return _prefix(prefix, "table prefix") + table
 
 
 def query_command(entry: Mapping[str, Any], prefix: str) -> list[str]:
-    """The command printing the site's current schema version (nothing when unset)."""
-    db = entry["database"]
+    """The command printing the site's current schema version (nothing when unset).
+
+    The database name and the table prefix come from the client's config and the CMDB: both are checked
+    (:func:`s4.names.check_db_name`, :data:`_PREFIX`) and quoted as identifiers (backticks / double quotes
+    doubled), and the command is an argv list (no shell)."""
+    db = _ident(entry["database"], "database", entry.get("site", "?"))
     if entry["app"] == "wordpress":
-        return _mysql(f"SELECT option_value FROM `{db}`.`{prefix}options` WHERE option_name = 'db_version'")
+        return _mysql(f"SELECT option_value FROM {names.sql_ident_mariadb(db)}."
+                      f"{names.sql_ident_mariadb(_table(prefix, 'options'))} WHERE option_name = 'db_version'")
     if entry["family"] == "postgresql":
-        return _psql(db, f"SELECT value FROM \"{prefix}system\" WHERE name = 'roundcube-version'")
-    return _mysql(f"SELECT value FROM `{db}`.`{prefix}system` WHERE name = 'roundcube-version'")
+        return _psql(db, f"SELECT value FROM {names.sql_ident_postgres(_table(prefix, 'system'))} "
+                         "WHERE name = 'roundcube-version'")
+    return _mysql(f"SELECT value FROM {names.sql_ident_mariadb(db)}.{names.sql_ident_mariadb(_table(prefix, 'system'))} "
+                  "WHERE name = 'roundcube-version'")
 
 
 def upgrade_command(entry: Mapping[str, Any]) -> list[str]:
-    """The upgrade, as the web server's user with the target PHP (files it creates belong to the site)."""
+    """The upgrade, as the site's own pool user with the target PHP (files it creates belong to the site)."""
     php = f"php{entry['php']}"
+    if not re.fullmatch(r"[0-9]+\.[0-9]+", str(entry["php"])):
+        raise AppError(f"site {entry['site']}: PHP version {entry['php']!r} is not <major>.<minor>")
+    user = str(entry.get("user") or WEB_USER)
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", user):
+        raise AppError(f"site {entry['site']}: user {user!r} is not a system user name")
     if entry["app"] == "wordpress":
         code = (
             f"$_SERVER['HTTP_HOST'] = {_php_str(entry['domain'])}; $_SERVER['REQUEST_METHOD'] = 'GET'; "
@@ -205,8 +237,8 @@ def upgrade_command(entry: Mapping[str, Any]) -> list[str]:
             "require_once ABSPATH . 'wp-admin/includes/upgrade.php'; wp_upgrade(); "
             "echo 'db_version ', get_option('db_version'), PHP_EOL;"
         )
-        return ["runuser", "-u", WEB_USER, "--", php, "-d", "display_errors=stderr", "-r", code]
-    return ["runuser", "-u", WEB_USER, "--", php, RC_UPDATEDB, "--package=roundcube", f"--dir={RC_SQL}"]
+        return ["runuser", "-u", user, "--", php, "-d", "display_errors=stderr", "-r", code]
+    return ["runuser", "-u", user, "--", php, RC_UPDATEDB, "--package=roundcube", f"--dir={RC_SQL}"]
 
 
 def slurped(results: Iterable[Mapping[str, Any]]) -> dict[str, str]:

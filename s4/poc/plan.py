@@ -6,11 +6,19 @@ before anything is changed; every refusal raises :class:`PlanError` with the rea
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from s4 import names
+
 NAME_MAX = 63
+# the stable suffix of a POC name: the first hex digits of sha256("<client>\0<site or host>") (docs/POC.md)
+NAME_HASH_LEN = 8
+# PHP-FPM pool users on the POC: s4-<site slug>-<hash>, a valid Linux user name (useradd: <= 32 characters)
+POOL_USER_SLUG = 15
 
 # Where an application keeps the data that belongs to the client when it is installed from the distro package
 # (the package itself is installed on the POC in the target release's version; only client data is copied).
@@ -19,7 +27,18 @@ NAME_MAX = 63
 PACKAGED_APPS: dict[tuple[str, str], dict[str, Any]] = {
     ("wordpress", "/usr/share/wordpress"): {
         "packages": ["wordpress"],
-        "data_paths": ["/etc/wordpress", "/var/lib/wordpress"],
+        # only the site's own config (Debian's wp-config.php reads /etc/wordpress/config-<Host>.php; the package's
+        # own files come from the target release's package) and the content directory (WP_CONTENT_DIR, Debian's
+        # default, shared by every packaged WordPress site of the host that does not set its own): finding 6
+        "data_paths": ["/etc/wordpress/config-{domain}.php", "/var/lib/wordpress/wp-content"],
+        "shared_paths": ["/var/lib/wordpress/wp-content"],
+        "not_copied": [
+            {"path": "/etc/wordpress", "reason": "only the site's own config-<domain>.php is copied; the package's "
+             "files (wp-config.php, htaccess) come from the target release's package and other sites' configs "
+             "hold other sites' database credentials"},
+            {"path": "/var/lib/wordpress", "reason": "only wp-content (the site's themes, plugins, uploads) is "
+             "copied; the rest is the package's state, recreated by the target release's package"},
+        ],
         "config": "/etc/wordpress/config-{domain}.php",
         "preview_config": "/etc/wordpress/config-{preview}.php",
         "vhost": {
@@ -67,11 +86,24 @@ def slug(text: str) -> str:
 
 
 def poc_name(client: str, site_or_host: str) -> str:
-    """``poc-<client>-<site>``, as a DNS label (lower case, at most 63 characters)."""
-    name = slug(f"poc-{client}-{site_or_host}")
-    if len(name) > NAME_MAX:
-        name = name[:NAME_MAX].rstrip("-")
-    return name
+    """``poc-<client>-<site>-<hash>``: a DNS label (lower case, at most 63 characters) that is collision-free.
+
+    The readable part is cut to leave room for the suffix, the first :data:`NAME_HASH_LEN` hex digits of the
+    sha256 of the exact ``(client, site or host)`` pair: ``acme`` / ``corp-blog`` and ``acme-corp`` / ``blog``
+    (same readable part) or two long names cut alike get different names, and a POC keeps its name across runs.
+    """
+    digest = hashlib.sha256(f"{client}\0{site_or_host}".encode("utf-8", "surrogatepass")).hexdigest()
+    readable = slug(f"poc-{client}-{site_or_host}")[: NAME_MAX - NAME_HASH_LEN - 1].rstrip("-")
+    return f"{readable}-{digest[:NAME_HASH_LEN]}"
+
+
+def pool_user(site: str) -> str:
+    """The POC's system user of one site's PHP-FPM pool: ``s4-<slug>-<hash>`` (at most 31 characters, a valid
+    Linux user name, never ``www-data`` or ``root``); the hash (:func:`s4.names.file_key`) keeps two sites whose
+    names slug alike apart."""
+    key = names.file_key(site)
+    short = re.sub(r"[^a-z0-9]+", "-", site.lower()).strip("-")[:POOL_USER_SLUG].strip("-") or "site"
+    return f"s4-{short}-{key.rsplit('-', 1)[1]}"
 
 
 def preview_name(site: str, domain: str) -> str:
@@ -98,20 +130,65 @@ def site_layout(site: Mapping[str, Any]) -> dict[str, Any]:
             layout = candidate
     if layout is None:
         return {"packages": [], "debconf": [], "data_paths": [docroot], "config": None, "preview_config": None,
-                "packaged": False, "vhost_docroot": docroot, "vhost": {},
+                "packaged": False, "vhost_docroot": docroot, "vhost": {}, "shared_paths": [], "not_copied": [],
+                "alias_configs": [],
                 "credential_pattern": CREDENTIAL_PATTERNS.get(app, GENERIC_CREDENTIAL_PATTERN)}
     preview = preview_name(site["name"], str(site.get("_domain", "")))
+    config = layout["config"].format(domain=site["domain"])
+    alias_configs = []
+    if "{domain}" in layout["config"]:
+        # Debian's wp-config.php selects config-<Host>.php: each (non-wildcard) alias gets a link to the site's config
+        alias_configs = [layout["config"].format(domain=a) for a in site.get("aliases") or [] if "*" not in a]
     return {
         "packages": [p.format(dbdriver=DB_DRIVERS.get(engine, "mysql")) for p in layout["packages"]],
         "debconf": list(layout.get("debconf", [])),
-        "data_paths": list(layout["data_paths"]),
-        "config": layout["config"].format(domain=site["domain"]),
+        "data_paths": [p.format(domain=site["domain"]) for p in layout["data_paths"]],
+        "config": config,
         "preview_config": layout["preview_config"].format(preview=preview) if layout.get("preview_config") else None,
         "packaged": True,
         "vhost_docroot": layout.get("docroot", docroot),
         "vhost": dict(layout.get("vhost", {})),
+        "shared_paths": list(layout.get("shared_paths", [])),
+        "not_copied": [dict(n) for n in layout.get("not_copied", [])],
+        "alias_configs": alias_configs,
         "credential_pattern": CREDENTIAL_PATTERNS.get(app, GENERIC_CREDENTIAL_PATTERN),
     }
+
+
+def _checked(check: Callable[[Any, str], str], value: Any, where: str, field: str) -> str:
+    """``check(value)`` or a :class:`PlanError` naming where the value comes from (CMDB host, site, field)."""
+    try:
+        return check(value, field)
+    except names.UnsafeName as exc:
+        raise PlanError(f"{where}: {exc}; nothing was changed") from None
+
+
+def _check_site(source: str, s: Mapping[str, Any]) -> None:
+    """Every CMDB value of a site the plan uses, against the strict patterns of :mod:`s4.names` (defence in depth:
+    the CMDB schema checks them too)."""
+    name = _checked(names.check_site_name, s.get("name"), f"CMDB host {source}", "site name")
+    where = f"CMDB host {source}, site {name}"
+    _checked(names.check_client_id, s.get("client"), where, "client")
+    _checked(names.check_domain, s.get("domain"), where, "domain")
+    for a in s.get("aliases") or []:
+        _checked(names.check_alias, a, where, "alias")
+    docroot = _checked(names.check_abs_path, s.get("docroot"), where, "docroot")
+    if docroot == "/":
+        raise PlanError(f"{where}: docroot '/' is refused (the POC would copy the whole host); nothing was changed")
+    if s.get("app") is not None:
+        _checked(names.check_app, s.get("app"), where, "app")
+    db = s.get("db")
+    if db:
+        _checked(names.check_db_name, db.get("name"), where, "db.name")
+        if db.get("server"):
+            _checked(names.check_host_name, db.get("server"), where, "db.server")
+
+
+def _check_address(address: Any, where: str) -> str:
+    try:
+        return str(ipaddress.ip_address(str(address)))
+    except ValueError:
+        return _checked(names.check_host_name, address, where, "ansible_host")
 
 
 def build(
@@ -125,10 +202,21 @@ def build(
     versions: Mapping[str, Mapping[str, str]],
     webserver: str | None = None,
 ) -> dict[str, Any]:
-    """The plan of the POC of ``source`` (or of its site ``site``); raises :class:`PlanError` to refuse."""
+    """The plan of the POC of ``source`` (or of its site ``site``); raises :class:`PlanError` to refuse.
+
+    Tenant isolation (docs/SECURITY.md, issue #13 finding 6): a POC holds one client's data only. A whole-host POC of
+    a host whose sites belong to several clients is refused (plan one POC per site); a site's POC copies only that
+    site's files, and is refused when a directory it must copy is shared with a site of another client (Debian's
+    ``/var/lib/wordpress/wp-content``, ``/etc/roundcube``). What is found but not copied is listed in
+    ``not_copied`` with the reason (the report shows it).
+    """
     in_scope = set(in_scope)
     if not source:
         raise PlanError("no source given: set -e s4_poc_source=<inventory host of the CMDB>")
+    _checked(names.check_host_name, source, "source (-e s4_poc_source)", "host name")
+    if site:
+        _checked(names.check_site_name, site, "site (-e s4_poc_site)", "site name")
+    _checked(names.check_domain, domain, f"CMDB host {source}", "s4_domain")
     hv = hostvars.get(source)
     if hv is None or "s4_service" not in hv:
         known = ", ".join(sorted(h for h, v in hostvars.items() if "s4_service" in v)) or "none"
@@ -141,26 +229,52 @@ def build(
     address = hv.get("ansible_host")
     if not address:
         raise PlanError(f"source {source!r} has no address (ansible_host) in the CMDB")
+    address = _check_address(address, f"CMDB host {source}")
     sites = list(hv.get("s4_sites") or [])
+    for s in sites:
+        _check_site(source, s)
     if site:
         chosen = [s for s in sites if s.get("name") == site]
         if not chosen:
-            names = ", ".join(s.get("name", "?") for s in sites) or "none"
-            raise PlanError(f"unknown site {site!r} on {source} (its sites: {names})")
+            site_names = ", ".join(s.get("name", "?") for s in sites) or "none"
+            raise PlanError(f"unknown site {site!r} on {source} (its sites: {site_names})")
     else:
         chosen = sites
     if not chosen:
         raise PlanError(f"source {source!r} has no site in the CMDB: nothing to migrate")
     clients = sorted({s["client"] for s in chosen})
-    client = clients[0] if len(clients) == 1 else "multi"
+    if len(clients) > 1:
+        raise PlanError(
+            f"source {source!r} holds sites of several clients ({', '.join(clients)}): a whole-host POC would copy "
+            "every tenant's data onto one VM; plan one POC per site (-e s4_poc_site=NAME). Nothing was changed."
+        )
+    client = clients[0]
     name = poc_name(client, site or source)
 
     plan_sites: list[dict[str, Any]] = []
     databases: list[dict[str, Any]] = []
     packages: list[str] = []
     debconf: list[dict[str, str]] = []
+    not_copied: list[dict[str, Any]] = []
+    chosen_names = {s["name"] for s in chosen}
+    others = [s for s in sites if s["name"] not in chosen_names]
     for s in chosen:
         layout = site_layout({**s, "_domain": domain})
+        for shared in layout["shared_paths"]:
+            sharing = [o for o in others if shared in site_layout({**o, "_domain": domain})["shared_paths"]]
+            foreign = sorted(f"{o['name']} ({o['client']})" for o in sharing if o["client"] != s["client"])
+            if foreign:
+                raise PlanError(
+                    f"site {s['name']} of {source}: {shared} is shared with sites of other clients "
+                    f"({', '.join(foreign)}): the POC would copy their files. Nothing was changed."
+                )
+            if sharing:
+                not_copied.append({"path": shared, "site": s["name"], "copied": True,
+                                   "reason": "shared with other sites of the same client ("
+                                             + ", ".join(sorted(o["name"] for o in sharing)) + "): copied whole"})
+        for n in layout["not_copied"]:
+            if not any(x["path"] == n["path"] and not x.get("copied") for x in not_copied):
+                not_copied.append({**n, "site": s["name"], "copied": False})
         debconf.extend(d for d in layout["debconf"] if d not in debconf)
         db = s.get("db")
         if db:
@@ -178,7 +292,7 @@ def build(
                     "engine": db["engine"],
                     "name": db["name"],
                     "server": server,
-                    "server_address": shv.get("ansible_host"),
+                    "server_address": _check_address(shv.get("ansible_host"), f"CMDB host {server}"),
                     "family": "postgresql" if db["engine"] == "postgresql" else "mariadb",
                 }
             )
@@ -197,21 +311,34 @@ def build(
                 "packages": layout["packages"],
                 "packaged": layout["packaged"],
                 "config": layout["config"],
+                "alias_configs": layout["alias_configs"],
                 "preview_config": layout["preview_config"],
                 "vhost_docroot": layout["vhost_docroot"],
                 "vhost": layout["vhost"],
                 "credential_pattern": layout["credential_pattern"],
                 "marker": APP_MARKERS.get(s.get("app") or ""),
+                "pool_user": pool_user(s["name"]),
             }
         )
+    for o in others:
+        # what the CMDB says lives on the source but is not part of this POC
+        lay = site_layout({**o, "_domain": domain})
+        for p in [lay["config"], *lay["data_paths"]]:
+            if p and p not in lay["shared_paths"] and not any(x["path"] == p for x in not_copied):
+                not_copied.append({"path": p, "site": o["name"], "copied": False,
+                                   "reason": f"site {o['name']} of client {o['client']} is not part of this POC"})
     engines = sorted({d["family"] for d in databases})
     for fam in engines:
         if fam not in versions:
             raise PlanError(f"profile {profile.get('name')} provides no {fam} version")
     if any(s["app"] for s in plan_sites) and "php" not in versions:
         raise PlanError(f"profile {profile.get('name')} provides no PHP version")
+    users = [s["pool_user"] for s in plan_sites]
+    if len(set(users)) != len(users):  # pragma: no cover - the hash suffix makes this a sha256 collision
+        raise PlanError(f"two sites of {source} get the same pool user: {users}")
     return {
         "name": name,
+        "legacy_name": _legacy_name(client, site or source),
         "source": source,
         "source_address": address,
         "client": client,
@@ -228,8 +355,15 @@ def build(
         "packages": packages,
         "debconf": debconf,
         "data_paths": _minimal_roots(p for s in plan_sites for p in s["data_paths"]),
+        "not_copied": not_copied,
         "tags": ["s4-poc", f"client-{slug(client)}", f"src-{slug(source)}", f"profile-{slug(str(profile.get('name')))}"],
     }
+
+
+def _legacy_name(client: str, site_or_host: str) -> str:
+    """The name a POC got before names carried a hash suffix (poc-acme-acme-blog): a POC created then keeps it
+    (teardown, go-live by that name); a new provision creates the POC under :func:`poc_name`."""
+    return slug(f"poc-{client}-{site_or_host}")[:NAME_MAX].rstrip("-")
 
 
 def hosts_lines(plan: Mapping[str, Any], address: str) -> list[str]:
@@ -252,30 +386,72 @@ MARIADB_ALL = {
 SYSTEM_ROLES = {"postgres", "PUBLIC", "root", "mysql", "mariadb.sys"}
 
 
-def mariadb_accounts(rows: str, database: str) -> list[dict[str, Any]]:
-    """Accounts and privileges on ``database`` from ``GRANTEE<TAB>PRIV,PRIV`` lines of information_schema."""
+_PRIV_RE = re.compile(r"^[A-Z][A-Z ]{0,39}$")
+
+
+def _source_error(host: str, database: str, what: str, value: Any, exc: Exception | str) -> PlanError:
+    src = f"source {host}, " if host else ""
+    return PlanError(
+        f"{src}database {database}: {what} {value!r} refused ({exc}). The POC is refused rather than built without "
+        "it (an account or role left out would break the application and drop data silently); rename it on the "
+        "source. Nothing was changed."
+    )
+
+
+def mariadb_accounts(rows: str, database: str, host: str = "") -> list[dict[str, Any]]:
+    """Accounts and privileges on ``database`` from ``GRANTEE<TAB>PRIV,PRIV`` lines of information_schema.
+
+    Everything here comes from the source (issue #13 finding 2): every account name, host part and privilege is
+    checked against :mod:`s4.names` and a line that does not parse is refused, with :class:`PlanError` naming the
+    source ``host`` and the database (refuse the POC, never skip an account silently)."""
+    try:
+        names.check_db_name(database)
+    except names.UnsafeName as exc:
+        raise _source_error(host, str(database), "database name", database, exc) from None
     out = []
     for line in rows.splitlines():
-        if "\t" not in line:
+        if not line.strip():
             continue
-        grantee, privs = line.split("\t", 1)
+        grantee, sep, privs = line.partition("\t")
         m = re.match(r"^'(.*)'@'(.*)'$", grantee.strip())
-        if not m or m.group(1) in SYSTEM_ROLES:
+        if not sep or not m:
+            raise _source_error(host, database, "grantee line", line, "not 'user'@'host'<TAB>privileges")
+        user, user_host = m.group(1), m.group(2)
+        if user in SYSTEM_ROLES:
             continue
+        try:
+            names.check_db_account(user, "account")
+            names.check_db_account_host(user_host, "account host")
+        except names.UnsafeName as exc:
+            raise _source_error(host, database, "account", f"{user}@{user_host}", exc) from None
         have = {p.strip().upper() for p in privs.split(",") if p.strip()}
+        bad = sorted(p for p in have if not _PRIV_RE.match(p))
+        if bad:
+            raise _source_error(host, database, "privilege of account " + user, bad[0], "not a privilege name")
         granted = "ALL" if have >= MARIADB_ALL else ",".join(sorted(have))
-        out.append({"name": m.group(1), "host": m.group(2), "privileges": [{"db": database, "privs": granted}]})
+        out.append({"name": user, "host": user_host, "privileges": [{"db": database, "privs": granted}]})
     return sorted(out, key=lambda a: (a["name"], a["host"]))
 
 
-def postgres_roles(rows: str) -> dict[str, Any]:
-    """``{owner, roles}`` from ``ROLE|is_owner(t|f)|can_login(t|f)`` lines (``psql -At -F '|'``)."""
+def postgres_roles(rows: str, host: str = "", database: str = "") -> dict[str, Any]:
+    """``{owner, roles}`` from ``ROLE|is_owner(t|f)|can_login(t|f)`` lines (``psql -At -F '|'``).
+
+    Role names come from the source: each is checked against :mod:`s4.names` and a line that does not parse is
+    refused (:class:`PlanError` naming the source ``host`` and ``database``)."""
     owner = "postgres"
     roles: list[dict[str, Any]] = []
     for line in rows.splitlines():
-        parts = line.rsplit("|", 2)
-        if len(parts) != 3 or parts[0] in SYSTEM_ROLES or parts[0].startswith("pg_"):
+        if not line.strip():
             continue
+        parts = line.rsplit("|", 2)
+        if len(parts) != 3 or parts[1] not in ("t", "f") or parts[2] not in ("t", "f"):
+            raise _source_error(host, database or "?", "role line", line, "not ROLE|t/f|t/f")
+        if parts[0] in SYSTEM_ROLES or parts[0].startswith("pg_"):
+            continue
+        try:
+            names.check_db_account(parts[0], "role")
+        except names.UnsafeName as exc:
+            raise _source_error(host, database or "?", "role", parts[0], exc) from None
         if parts[1] == "t":
             owner = parts[0]
         if parts[0] not in [r["name"] for r in roles]:

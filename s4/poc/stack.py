@@ -5,8 +5,11 @@ Pure functions over plain data (the ``smartt.s4.poc_*`` filters call them with h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from s4 import names
 
 DB_ERRORS = (
     "Error establishing a database connection",
@@ -51,6 +54,7 @@ def stack(
 ) -> dict[str, Any]:
     """Variables of s4_webstack / s4_mariadb / s4_postgresql / s4_data_migrate for the POC."""
     passwords = passwords or {}
+    _check_db_facts(plan, db_facts)
     server = webserver(plan, source_facts)
     db_users: list[str] = []
     mariadb_users: list[dict[str, Any]] = []
@@ -76,6 +80,7 @@ def stack(
             owner = roles["owner"]
         migrate.append({"engine": db["engine"], "name": db["name"], "source_checksum": f["checksum"], "owner": owner})
     php = str(plan["versions"]["php"]["version"])
+    site_users = {s["name"]: site_user(s, db_facts) for s in plan["sites"]}
     sites = [
         {
             "name": s["name"],
@@ -95,16 +100,53 @@ def stack(
     return {
         "webserver": server,
         "php_extensions": BASE_EXTENSIONS + (["pgsql"] if "postgresql" in plan["engines"] else []),
-        "pools": [{"name": s["name"], "user": "www-data", "group": "www-data", "listen": socket(php, s["name"])}
+        # one system user per site's pool (issue #13 finding 6); primary group www-data: the copied files keep the
+        # source's owners (rsync --numeric-ids), and the app configs are root:www-data 0640 as Debian ships them
+        "pools": [{"name": s["name"], "user": s["pool_user"], "group": POOL_GROUP, "listen": socket(php, s["name"])}
                   for s in plan["sites"]],
+        "pool_users": {s["name"]: s["pool_user"] for s in plan["sites"]},
         "probe_file": PROBE_FILE,
         "sites": sites,
         "db_users": db_users,
         "mariadb_users": mariadb_users,
         "postgresql_users": pg_users,
         "migrate_databases": migrate,
-        "site_users": {s["name"]: site_user(s, db_facts) for s in plan["sites"]},
+        "site_users": site_users,
+        # the controller file of each account's generated password: a safe encoding, never the raw name (finding 2)
+        "credential_files": {u: names.file_key(u) for u in db_users},
+        # the regex finding each site's DB password in its config, the account name escaped (finding 3)
+        "credential_regexes": {s["name"]: credential_regex(s["credential_pattern"], site_users[s["name"]])
+                               for s in plan["sites"] if site_users[s["name"]] is not None},
     }
+
+
+POOL_GROUP = "www-data"
+
+
+def credential_regex(pattern: str, user: str | None) -> str:
+    """``pattern`` with ``{user}`` replaced by the regex-escaped account name (a name is data, never regex)."""
+    return pattern.replace("{user}", re.escape(user or ""))
+
+
+def _check_db_facts(plan: Mapping[str, Any], db_facts: Mapping[str, Any]) -> None:
+    """Account and role names gathered from the source, checked again before they become role inputs and
+    controller file names (defence in depth: the parsers in :mod:`s4.poc.plan` check them first)."""
+    for db in plan["databases"]:
+        f = db_facts.get(db["name"]) or {}
+        where = f"source {db['server']}, database {db['name']}"
+        found = [(a.get("name"), "account") for a in f.get("accounts") or []]
+        found += [(r.get("name"), "role") for r in (f.get("roles") or {}).get("roles", [])]
+        found += [((f.get("roles") or {}).get("owner", "postgres"), "owner role")]
+        for value, what in found:
+            try:
+                names.check_db_account(value, what)
+            except names.UnsafeName as exc:
+                raise ValueError(f"{where}: {exc}; nothing was changed") from None
+        for a in f.get("accounts") or []:
+            try:
+                names.check_db_account_host(a.get("host"), f"host part of account {a.get('name')}")
+            except names.UnsafeName as exc:
+                raise ValueError(f"{where}: {exc}; nothing was changed") from None
 
 
 PROBE_FILE = "/var/lib/s4-poc/php-version.php"

@@ -141,14 +141,22 @@ def poc_db_results(plan: Mapping[str, Any], current: Any, verified: Any) -> list
     return out
 
 
-def poc_mariadb_accounts(rows: str, database: str) -> list[dict[str, Any]]:
+def poc_mariadb_accounts(rows: str, database: str, host: str = "") -> list[dict[str, Any]]:
+    """Accounts read from the source; a name that fails its strict pattern refuses the POC (naming ``host``)."""
     _need()
-    return _plan.mariadb_accounts(str(rows or ""), str(database))
+    try:
+        return _plan.mariadb_accounts(str(rows or ""), str(database), str(host or ""))
+    except _plan.PlanError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
-def poc_postgres_roles(rows: str) -> dict[str, Any]:
+def poc_postgres_roles(rows: str, host: str = "", database: str = "") -> dict[str, Any]:
+    """Roles read from the source; a name that fails its strict pattern refuses the POC (naming ``host``)."""
     _need()
-    return _plan.postgres_roles(str(rows or ""))
+    try:
+        return _plan.postgres_roles(str(rows or ""), str(host or ""), str(database or ""))
+    except _plan.PlanError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 def poc_compare_files(source: Any, target: Any, profile: Mapping[str, Any], rewritten: Any = None) -> dict[str, Any]:

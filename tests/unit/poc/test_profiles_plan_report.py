@@ -103,10 +103,13 @@ def _plan(**kw: Any) -> dict[str, Any]:
 
 def test_site_plan_of_packaged_wordpress() -> None:
     pl = _plan(site="acme-blog")
-    assert pl["name"] == "poc-acme-acme-blog" and pl["scope"] == "site"
+    assert pl["name"] == "poc-acme-acme-blog-93572f25" and pl["scope"] == "site"
     s = pl["sites"][0]
     assert s["preview"] == "acme-blog.poc.smartt.example"
-    assert pl["data_paths"] == ["/etc/wordpress", "/var/lib/wordpress"]
+    # only the site's own config and the content directory (issue #13 finding 6), not all of /etc/wordpress
+    assert pl["data_paths"] == ["/etc/wordpress/config-blog.acme.example.php", "/var/lib/wordpress/wp-content"]
+    assert s["alias_configs"] == ["/etc/wordpress/config-www.blog.acme.example.php"]
+    assert {n["path"] for n in pl["not_copied"]} == {"/etc/wordpress", "/var/lib/wordpress"}
     assert s["config"] == "/etc/wordpress/config-blog.acme.example.php"
     assert pl["databases"] == [{"site": "acme-blog", "engine": "mariadb", "name": "acme_wp", "server": "mvps-acme-01",
                                 "server_address": "10.89.40.11", "family": "mariadb"}]
@@ -116,7 +119,7 @@ def test_site_plan_of_packaged_wordpress() -> None:
 
 def test_whole_host_plan_covers_every_site() -> None:
     pl = _plan(source="mvps-globex-01")
-    assert pl["name"] == "poc-globex-mvps-globex-01" and pl["engines"] == ["postgresql"]
+    assert pl["name"] == "poc-globex-mvps-globex-01-1b6568b8" and pl["engines"] == ["postgresql"]
     assert [s["name"] for s in pl["sites"]] == ["globex-webmail", "globex-www"]
     assert pl["packages"] == ["roundcube-core", "roundcube-pgsql"]
     assert "/srv/www/globex-www" in pl["data_paths"]
