@@ -25,6 +25,13 @@ __metaclass__ = type
 
 CLOUDINIT_KEYS = ("ciuser", "sshkeys", "ipconfig0", "nameserver")
 TASK_OK = ("OK",)
+# Every VM the toolkit clones carries POC_TAG; a VM without it is never changed or deleted, whatever its name.
+POC_TAG = "s4-poc"
+# The go-live switch marks the VM live twice, where every run sees it whatever inventory it uses: the LIVE_TAG tag
+# and a description line starting with LIVE_LINE. Either one means live (a VM that is live is never re-copied,
+# reconfigured or destroyed).
+LIVE_TAG = "s4-live"
+LIVE_LINE = "s4-live:"
 
 
 class PveError(Exception):
@@ -71,6 +78,36 @@ def normalize_tags(value):
     else:
         items = str(value or "").replace(",", ";").replace(" ", ";").split(";")
     return sorted(set(t.strip().lower() for t in items if t and t.strip()))
+
+
+def live_marks(conf):
+    """Which go-live markers a VM config carries: ``{"tag": bool, "description": bool}``."""
+    lines = str((conf or {}).get("description") or "").splitlines()
+    return {"tag": LIVE_TAG in normalize_tags((conf or {}).get("tags")),
+            "description": any(line.strip().startswith(LIVE_LINE) for line in lines)}
+
+
+def live_description(description, line):
+    """``description`` with every go-live line removed and, when ``line`` is given, ``line`` appended."""
+    kept = [x for x in str(description or "").splitlines() if not x.strip().startswith(LIVE_LINE)]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    if line:
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def guard(vm, conf, name, vmid=None):
+    """Refuse (PveError ``guard``) to act on ``vm`` (found by ``name``) unless it carries POC_TAG and, when the POC
+    recorded a ``vmid``, has that id. Nothing has been changed when this raises."""
+    found = int(vm["vmid"])
+    if POC_TAG not in normalize_tags((conf or {}).get("tags")):
+        raise PveError("guard", "VM {0} is named {1} but has no {2} tag (tags: {3}): it is not a POC VM made by "
+                                "this toolkit, refusing to change or delete it; nothing was changed".format(
+                                    found, name, POC_TAG, ";".join(normalize_tags((conf or {}).get("tags"))) or "none"))
+    if vmid is not None and int(vmid) != found:
+        raise PveError("guard", "VM {0} is named {1} but the POC recorded vmid {2}: not the POC's VM, refusing to "
+                                "change or delete it; nothing was changed".format(found, name, vmid))
 
 
 def config_changes(current, desired):
@@ -168,11 +205,15 @@ class PocVm:
             self.sleep(0.5)
 
     # -- changing --------------------------------------------------------------------------------------------------
-    def clone(self, template, name):
+    def clone(self, template, name, tags=None):
+        """Full clone of ``template`` named ``name``; ``tags`` are set right after the clone (a clone cannot take
+        them), so an interrupted run leaves a VM the next run recognises as its own."""
         newid = int(self._call("clone", "get", "cluster/nextid"))
         upid = self._call("clone", "post", "nodes/{0}/qemu/{1}/clone".format(self.node, template),
                           newid=newid, name=name, full=1)
         self.wait_task("clone", upid)
+        if tags:
+            self.set_config(newid, {"tags": tags})
         return newid
 
     def set_config(self, vmid, changes, node=None):

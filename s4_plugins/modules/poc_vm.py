@@ -19,6 +19,14 @@ description:
     O(address_pool) (addresses of every VM's C(ipconfigN) count as used).
   - With O(state=absent) the VM is stopped and destroyed (purged). With O(state=info) nothing is changed; the
     connection, the credentials and the template are checked and the VM, when it exists, is returned.
+  - A VM is only ever changed or deleted when it carries the C(s4-poc) tag (every clone this module makes gets it
+    first) and, when O(vmid) is given (the id the POC recorded), has that id. A VM with the POC's name that fails
+    either check (for example a client's own VM named like a POC) is refused with an error in every state, nothing
+    changed.
+  - "Go-live marker: O(state=live) adds the C(s4-live) tag and a description line starting with C(s4-live:) to the
+    VM (the go-live switch), O(state=not_live) removes both (its rollback). While either marker is on the VM,
+    O(state=present) and O(state=absent) are refused: a live POC is neither re-copied nor destroyed, whatever
+    inventory the run uses."
   - "Runs on the controller (C(delegate_to: localhost)); needs the C(proxmoxer) Python library there."
 version_added: "0.1.0"
 author: Smartt S4 team
@@ -62,15 +70,22 @@ options:
     type: str
     required: true
   state:
-    description: V(present) creates/updates and starts the VM, V(absent) destroys it, V(info) only reads.
+    description:
+      - V(present) creates/updates and starts the VM, V(absent) destroys it, V(info) only reads.
+      - V(live) puts the go-live marker on an existing VM, V(not_live) removes it (nothing else changes).
     type: str
-    choices: [present, absent, info]
+    choices: [present, absent, info, live, not_live]
     default: present
+  vmid:
+    description:
+      - The VM id the POC recorded (its inventory entry's C(s4_poc.vmid)). When given, the VM found by O(name) must
+        have this id, otherwise the module fails without changing anything.
+    type: int
   template:
     description: VM id of the cloud-init template to clone. Required for O(state=present).
     type: int
   tags:
-    description: Proxmox tags of the VM.
+    description: Proxmox tags of the VM (C(s4-poc) is always added).
     type: list
     elements: str
     default: []
@@ -132,9 +147,17 @@ EXAMPLES = r"""
     state: info
   delegate_to: localhost
 
-- name: Destroy the POC VM
+- name: Mark the POC VM live (go-live switch); refused unless it is the POC's tagged VM 105
   smartt.s4.poc_vm:
     name: poc-acme-acme-blog
+    vmid: 105
+    state: live
+  delegate_to: localhost
+
+- name: Destroy the POC VM (refused while it is marked live)
+  smartt.s4.poc_vm:
+    name: poc-acme-acme-blog
+    vmid: 105
     state: absent
   delegate_to: localhost
 """
@@ -175,6 +198,22 @@ config_changes:
   returned: always
   type: dict
   sample: {tags: s4-poc;client-acme}
+tags:
+  description: The VM's tags (normalised, sorted) as found before this run.
+  returned: always
+  type: list
+  elements: str
+  sample: [client-acme, s4-poc]
+live:
+  description: Whether the VM carries a go-live marker (tag or description line) after this run.
+  returned: always
+  type: bool
+  sample: false
+live_marks:
+  description: Which go-live markers the VM carried before this run.
+  returned: always
+  type: dict
+  sample: {tag: false, description: false}
 template:
   description: The template resource (state info/present).
   returned: when O(template) is given
@@ -192,11 +231,18 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.smartt.s4.plugins.module_utils.s4_pve import (
+    LIVE_LINE,
+    LIVE_TAG,
+    POC_TAG,
     PocVm,
     PveError,
     allocate,
     config_changes,
+    guard,
     ipconfig_ip,
+    live_description,
+    live_marks,
+    normalize_tags,
 )
 
 try:
@@ -224,7 +270,8 @@ def module_args():
         validate_certs=dict(type="bool", default=True),
         node=dict(type="str", default="pve"),
         name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent", "info"]),
+        state=dict(type="str", default="present", choices=["present", "absent", "info", "live", "not_live"]),
+        vmid=dict(type="int"),
         template=dict(type="int"),
         tags=dict(type="list", elements="str", default=[]),
         ciuser=dict(type="str", default="root"),
@@ -279,13 +326,32 @@ def run(module, api):
     if p["template"] is not None:
         result["template"] = ops.template(p["template"])
     vm = ops.find(p["name"])
+    found = {}
+    marks = {"tag": False, "description": False}
+    if vm:
+        found = ops.config(vm["vmid"], vm.get("node"))
+        guard(vm, found, p["name"], p["vmid"])  # nothing is read further, let alone changed, on a foreign VM
+        marks = live_marks(found)
+    elif p["vmid"] is not None and p["state"] != "present":
+        other = [r for r in ops.resources() if int(r.get("vmid", -1)) == p["vmid"]]
+        if other:
+            module.warn("no VM is named {0}; VM {1} (the id the POC recorded) is named {2!r} and was left alone".format(
+                p["name"], p["vmid"], other[0].get("name")))
+    result.update(tags=normalize_tags(found.get("tags")), live=any(marks.values()), live_marks=marks)
 
     if p["state"] == "info":
         if vm:
-            conf = ops.config(vm["vmid"], vm.get("node"))
             result.update(vmid=int(vm["vmid"]), node=vm.get("node"), status=vm.get("status", "unknown"),
-                          address=ipconfig_ip(conf.get("ipconfig0")))
+                          address=ipconfig_ip(found.get("ipconfig0")))
         return result
+
+    if p["state"] in ("live", "not_live"):
+        return mark(module, ops, vm, found, marks, result)
+
+    if vm and result["live"]:
+        raise PveError("guard", "VM {0} ({1}) is marked live ({2}): the source proxies its sites to it since the "
+                                "go-live switch. Roll back first (poc_golive.yml -e s4_poc_golive_rollback={1}); "
+                                "nothing was changed".format(vm["vmid"], p["name"], live_what(marks)))
 
     if p["state"] == "absent":
         if not vm:
@@ -304,13 +370,14 @@ def run(module, api):
     if p["template"] is None:
         module.fail_json(msg="template is required with state=present", step="validate")
     before = {}
+    tags = normalize_tags(list(p["tags"]) + [POC_TAG])
     if vm:
         vmid, node = int(vm["vmid"]), vm.get("node") or p["node"]
-        before = ops.config(vmid, node)
+        before = found
     elif module.check_mode:
         vmid, node = None, p["node"]
     else:
-        vmid, node = ops.clone(p["template"], p["name"]), p["node"]
+        vmid, node = ops.clone(p["template"], p["name"], tags=";".join(tags)), p["node"]
         result["created"] = True
     address = p["address"] or ipconfig_ip(before.get("ipconfig0"))
     if not address:
@@ -318,8 +385,7 @@ def run(module, api):
     desired = {"name": p["name"], "agent": "1", "ciuser": p["ciuser"],
                "ipconfig0": "ip={0}/{1}".format(address, p["prefix"]) + (",gw={0}".format(p["gateway"])
                                                                          if p["gateway"] else "")}
-    if p["tags"]:
-        desired["tags"] = ";".join(p["tags"])
+    desired["tags"] = ";".join(tags)
     if p["sshkeys"]:
         desired["sshkeys"] = p["sshkeys"]
     for key in ("nameserver", "memory", "cores"):
@@ -357,6 +423,44 @@ def run(module, api):
         result.update(changed=True, power_action="resumed")
     result.update(vmid=vmid, node=node, status="running",
                   address=ops.agent_address(vmid, p["wait_timeout"], node, want=address))
+    return result
+
+
+def live_what(marks):
+    return " and ".join(w for w, on in (("tag " + LIVE_TAG, marks["tag"]),
+                                        ("description line '" + LIVE_LINE + " ...'", marks["description"])) if on)
+
+
+def mark(module, ops, vm, conf, marks, result):
+    """state=live / not_live: put the go-live marker (tag + description line) on the VM or take it off."""
+    p = module.params
+    want = p["state"] == "live"
+    if not vm:
+        if want:
+            raise PveError("lookup", "no VM is named {0}: there is no POC VM to mark live".format(p["name"]))
+        return result
+    vmid, node = int(vm["vmid"]), vm.get("node") or p["node"]
+    tags = normalize_tags(conf.get("tags"))
+    changes = {}
+    if marks["tag"] != want:
+        changes["tags"] = ";".join(sorted(set(tags) | {LIVE_TAG}) if want else [t for t in tags if t != LIVE_TAG])
+    if marks["description"] != want:
+        line = "{0} {1} is live, the source proxies its sites to it (set by poc_golive.yml, removed by its " \
+               "rollback)".format(LIVE_LINE, p["name"]) if want else None
+        text = live_description(conf.get("description"), line)
+        if text:
+            changes["description"] = text
+        else:
+            changes["delete"] = "description"
+    result.update(vmid=vmid, node=node, status=vm.get("status", "unknown"), config_changes=changes,
+                  changed=bool(changes), live=want)
+    if module._diff and changes:
+        result["diff"] = dict(before={"tags": conf.get("tags"), "description": conf.get("description", "")},
+                              after={"tags": changes.get("tags", conf.get("tags")),
+                                     "description": "" if "delete" in changes
+                                     else changes.get("description", conf.get("description", ""))})
+    if changes and not module.check_mode:
+        ops.set_config(vmid, changes, node)
     return result
 
 

@@ -32,9 +32,10 @@ class FakePve:
         p = path.split("/")
         if path == "version":
             return {"version": "8.4.1"}
-        if path == "cluster/resources":
+        if path == "cluster/resources":  # like Proxmox: tags only when set
             return [{"vmid": v["vmid"], "name": v["conf"].get("name"), "template": v.get("template", 0),
-                     "status": v["status"], "node": "pve", "type": "qemu"} for v in self.vms.values()]
+                     "status": v["status"], "node": "pve", "type": "qemu",
+                     **({"tags": v["conf"]["tags"]} if v["conf"].get("tags") else {})} for v in self.vms.values()]
         if path == "cluster/nextid":
             return str(max([100, *[v + 1 for v in self.vms if v < 9000]]))
         if p[:2] == ["nodes", "pve"] and p[2] == "tasks":
@@ -83,7 +84,11 @@ class FakePve:
         if "sshkeys" in kw:
             assert " " not in kw["sshkeys"], "sshkeys must arrive URL-encoded"
             unquote(kw["sshkeys"])
-        self.vms[vmid]["conf"].update(kw)
+        conf = self.vms[vmid]["conf"]
+        for key in [k for k in str(kw.pop("delete", "")).replace(";", ",").split(",") if k]:
+            assert key not in kw, f"you can't use '-{key}' and '-delete {key}' at the same time"
+            conf.pop(key, None)
+        conf.update(kw)
         return None
 
     def delete(self, path: str, **kw: Any) -> Any:

@@ -182,3 +182,59 @@ def test_check_mode_does_not_start_a_stopped_vm(monkeypatch, capsys) -> None:
     res = run_module(monkeypatch, fake, capsys, _ansible_check_mode=True)
     assert fake.changing_calls() == [] and fake.vms[first["vmid"]]["status"] == "stopped"
     assert res["status"] == "stopped" and res["changed"] is True
+
+
+def test_every_clone_carries_the_poc_tag_from_its_first_config_write(monkeypatch, capsys) -> None:
+    fake = FakePve()
+    res = run_module(monkeypatch, fake, capsys, tags=["client-acme"])  # the caller forgot s4-poc
+    assert s4_pve.normalize_tags(fake.vms[res["vmid"]]["conf"]["tags"]) == ["client-acme", "s4-poc"]
+    puts = [c for c in fake.calls if c[0] == "put"]
+    assert puts[0][2] == {"tags": "client-acme;s4-poc"}  # tagged right after the clone, before anything else
+
+
+def test_live_marker_round_trip_is_idempotent_and_keeps_the_rest_of_the_description(monkeypatch, capsys) -> None:
+    fake = FakePve()
+    vmid = run_module(monkeypatch, fake, capsys)["vmid"]
+    fake.vms[vmid]["conf"]["description"] = "Debian 13 (trixie) lab image x"
+    info = run_module(monkeypatch, fake, capsys, state="info")
+    assert info["live"] is False and info["tags"] == ["client-acme", "s4-poc"]
+
+    live = run_module(monkeypatch, fake, capsys, state="live", template=None, vmid=vmid)
+    conf = fake.vms[vmid]["conf"]
+    assert live["changed"] is True and live["live"] is True
+    assert s4_pve.normalize_tags(conf["tags"]) == ["client-acme", "s4-live", "s4-poc"]
+    assert conf["description"].splitlines()[0] == "Debian 13 (trixie) lab image x"
+    assert conf["description"].splitlines()[1].startswith("s4-live: poc-acme-acme-blog is live")
+    fake.calls.clear()
+    again = run_module(monkeypatch, fake, capsys, state="live", template=None, vmid=vmid)
+    assert again["changed"] is False and fake.changing_calls() == []
+    info = run_module(monkeypatch, fake, capsys, state="info")
+    assert info["live"] is True and info["live_marks"] == {"tag": True, "description": True}
+
+    off = run_module(monkeypatch, fake, capsys, state="not_live", template=None, vmid=vmid)
+    assert off["changed"] is True and off["live"] is False
+    assert s4_pve.normalize_tags(conf["tags"]) == ["client-acme", "s4-poc"]
+    assert conf["description"] == "Debian 13 (trixie) lab image x"
+    fake.calls.clear()
+    assert run_module(monkeypatch, fake, capsys, state="not_live", template=None)["changed"] is False
+    assert fake.changing_calls() == []
+
+
+def test_not_live_deletes_a_description_that_held_only_the_marker(monkeypatch, capsys) -> None:
+    fake = FakePve()
+    vmid = run_module(monkeypatch, fake, capsys)["vmid"]
+    run_module(monkeypatch, fake, capsys, state="live", template=None)
+    assert fake.vms[vmid]["conf"]["description"].startswith("s4-live:")
+    res = run_module(monkeypatch, fake, capsys, state="not_live", template=None)
+    assert res["config_changes"]["delete"] == "description" and "description" not in fake.vms[vmid]["conf"]
+
+
+def test_live_check_mode_changes_nothing_and_missing_vm_cannot_be_marked(monkeypatch, capsys) -> None:
+    fake = FakePve()
+    run_module(monkeypatch, fake, capsys)
+    fake.calls.clear()
+    res = run_module(monkeypatch, fake, capsys, state="live", template=None, _ansible_check_mode=True)
+    assert res["changed"] is True and "tags" in res["config_changes"] and fake.changing_calls() == []
+    gone = run_module(monkeypatch, fake, capsys, name="poc-nope", state="live", template=None)
+    assert gone["failed"] and "no VM is named poc-nope" in gone["msg"]
+    assert run_module(monkeypatch, fake, capsys, name="poc-nope", state="not_live", template=None)["changed"] is False
