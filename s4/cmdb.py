@@ -71,6 +71,10 @@ ALLOWABLE_ANSIBLE_VARS: dict[str, str] = {
     "ansible_ssh_pipelining": _BOOL,
 }
 LOGIN_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")             # a POSIX login as ssh's remote user
+# Jinja globals that reach lookup plugins (``pipe`` runs a shell command on the controller): refused in the
+# constructable options (compose / groups / keyed_groups) of a CMDB file. ansible-core 2.19's sandbox already
+# refuses ``__class__``-style attribute access.
+LOOKUP_GLOBALS = ("lookup", "query", "q")
 
 
 class CmdbError(Exception):
@@ -256,6 +260,7 @@ def loads(text: str, source: str = "<cmdb>", allow_vars: Iterable[str] | None = 
         raise CmdbError(problems + [f"{source}: cmdb: missing (the CMDB data sits under the cmdb: key)"])
     if allow_vars is None:
         allow_vars = data.get("allow_vars")
+    problems += constructed_problems(data, source, allow_vars)
     try:
         model = validate(data["cmdb"], source, allow_vars)
     except CmdbError as exc:
@@ -429,6 +434,78 @@ def _host_vars(ctx: _Ctx, where: str, hvars: dict[Any, Any], allowed: set[str]) 
         else:
             out[k] = v
     return out
+
+
+def _expression_problem(expr: Any, template: bool = False) -> str | None:
+    """Why a constructable expression (or, with ``template``, a template string) is refused; None when it is not.
+
+    Refused: a call or reference to a lookup (``lookup``/``query``/``q``), Jinja markers inside an expression
+    (a string literal holding ``{{``), and text that does not parse.
+    """
+    if expr is None or isinstance(expr, (bool, int, float)):
+        return None
+    if not isinstance(expr, str):
+        return f"must be a string expression, got {type(expr).__name__}"
+    import jinja2
+    from jinja2 import nodes
+
+    if not template and any(m in expr for m in TEMPLATE_MARKERS):
+        return f"{expr[:80]!r} is refused: an expression may not hold Jinja markers ({{{{, {{% or {{#}})"
+    try:
+        tree = jinja2.Environment().parse(expr if template else "{{ (" + expr + ") }}")
+    except jinja2.TemplateSyntaxError as exc:
+        return f"{expr[:80]!r} is not a valid Jinja expression: {exc.message}"
+    for node in tree.find_all(nodes.Name):
+        if node.name in LOOKUP_GLOBALS:
+            return (f"{expr[:80]!r} is refused: uses {node.name}() (lookups run on the controller, e.g. pipe runs "
+                    "a shell command); compose/groups/keyed_groups of a CMDB may only use the host's variables")
+    return None
+
+
+def constructed_problems(options: dict[str, Any], source: str = "<cmdb>", allow_vars: Any = None) -> list[str]:
+    """Problems of the constructable options of a CMDB file (``compose``, ``groups``, ``keyed_groups``).
+
+    These are templated on the controller by the inventory plugin: no lookups; and ``compose`` may not set a
+    variable ``vars`` could not set (reserved names, ``ansible_*`` settings outside ``allow_vars``), or a CMDB
+    editor could write ``compose: {ansible_ssh_common_args: "'-oProxyCommand=...'"}``.
+    """
+    ctx = _Ctx(source)
+    allowed = _allow_list(_Ctx(source), allow_vars)  # allow_vars itself is reported by validate()
+    compose = options.get("compose")
+    if compose is not None and not isinstance(compose, dict):
+        ctx.err("", "compose", "must be a mapping of variable name -> expression")
+        compose = {}
+    for k, expr in (compose or {}).items():
+        if not isinstance(k, str) or not VAR_NAME_RE.match(k):
+            ctx.err("", f"compose.{k!r}", "is not a valid variable name (letters, digits and '_', starting with a "
+                                         "letter)")
+        elif k in RESERVED_VARS:
+            ctx.err("", f"compose.{k}", "is set by the CMDB plugin and cannot be overridden here")
+        elif k.startswith("ansible_") and (k not in ALLOWABLE_ANSIBLE_VARS or k not in allowed):
+            ctx.err("", f"compose.{k}", "is refused: connection settings (ansible_*) may be composed only when "
+                                        "allow_vars lists them, and settings that run commands or choose "
+                                        "executables never")
+        elif why := _expression_problem(expr):
+            ctx.err("", f"compose.{k}", why)
+    groups = options.get("groups")
+    if groups is not None and not isinstance(groups, dict):
+        ctx.err("", "groups", "must be a mapping of group name -> condition")
+        groups = {}
+    for g, cond in (groups or {}).items():
+        if why := _expression_problem(cond):
+            ctx.err("", f"groups.{g}", why)
+    keyed = options.get("keyed_groups")
+    if keyed is not None and not isinstance(keyed, list):
+        ctx.err("", "keyed_groups", "must be a list")
+        keyed = []
+    for i, entry in enumerate(keyed or []):
+        if not isinstance(entry, dict):
+            continue
+        if why := _expression_problem(entry.get("key")):
+            ctx.err("", f"keyed_groups[{i}].key", why)
+        if why := _expression_problem(entry.get("parent_group"), template=True):
+            ctx.err("", f"keyed_groups[{i}].parent_group", why)
+    return ctx.problems
 
 
 def _address(ctx: _Ctx, where: str, v: str) -> bool:

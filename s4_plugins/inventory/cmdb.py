@@ -20,6 +20,8 @@ description:
     host names, addresses, domains, aliases, contacts, applications, database names, document roots; see
     C(docs/CMDB.md)), and a string holding a Jinja marker (C({{), C({%), C({#)) anywhere is refused. The data is
     handed to Ansible as untrusted (never templated)."
+  - "C(compose), C(groups) and C(keyed_groups) may not use lookups (C(lookup), C(query), C(q)), and C(compose) may
+    not set a variable C(vars) could not set."
   - "A host's C(vars) may not hold connection settings (C(ansible_*)) unless I(allow_vars) lists them, and only
     C(ansible_port), C(ansible_ssh_port), C(ansible_user), C(ansible_ssh_user), C(ansible_timeout),
     C(ansible_ssh_timeout), C(ansible_ssh_retries), C(ansible_pipelining) and C(ansible_ssh_pipelining) may be
@@ -117,6 +119,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         model = None
         cached = None
         self._read_config_data(path)
+        # compose/groups/keyed_groups are templated on the controller: checked on every parse (cached or not)
+        constructed = _cmdb.constructed_problems(
+            {k: self.get_option(k) for k in ("compose", "groups", "keyed_groups")}, path,
+            self.get_option("allow_vars") or [])
+        if constructed:
+            raise AnsibleParserError(str(_cmdb.CmdbError(constructed)))
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
         if use_cache:
