@@ -15,6 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
 from poc_support import Poc, provisioned  # noqa: E402
 
 from s4.lab import keys, topology  # noqa: E402
+from s4.poc.plan import poc_name  # noqa: E402
+
+# POC names carry a stable hash of the exact (client, site or host) pair (s4.poc.plan.poc_name, issue #13 finding 10)
+ACME_POC = poc_name("acme", "acme-blog")  # poc-acme-acme-blog-93572f25
+GLOBEX_POC = poc_name("globex", "mvps-globex-01")  # poc-globex-mvps-globex-01-1b6568b8
 
 
 def lab_ssh(host: str, command: str, *, timeout: int = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -33,11 +38,11 @@ def ssh() -> Callable[..., subprocess.CompletedProcess[str]]:
 # POCs shared by the tests of tests/integration/test_poc*.py (one provision per source and session; torn down at the end)
 @pytest.fixture(scope="session")
 def acme(ssh: Callable[..., Any]) -> Iterator[Poc]:
-    yield from provisioned(ssh, "poc-acme-acme-blog", "mvps-acme-01", ["/etc/wordpress", "/var/lib/wordpress"],
+    yield from provisioned(ssh, ACME_POC, "mvps-acme-01", ["/etc/wordpress", "/var/lib/wordpress"],
                            ["-e", "s4_poc_source=mvps-acme-01", "-e", "s4_poc_site=acme-blog"], reruns=1)
 
 
 @pytest.fixture(scope="session")
 def globex(ssh: Callable[..., Any]) -> Iterator[Poc]:
-    yield from provisioned(ssh, "poc-globex-mvps-globex-01", "mvps-globex-01", ["/etc/roundcube", "/srv/www/globex-www"],
+    yield from provisioned(ssh, GLOBEX_POC, "mvps-globex-01", ["/etc/roundcube", "/srv/www/globex-www"],
                            ["-e", "s4_poc_source=mvps-globex-01"], reruns=0)

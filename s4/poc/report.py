@@ -206,6 +206,10 @@ def build(
             "versions": versions_table(before, after, engine=engine, as_of=as_of),
             "apps": apps_of(before),
             "integrity": dict(integrity),
+            # data the plan found on the source but left out (other sites' files, the package's own files), or
+            # copied whole only because it is shared with the same client's sites: issue #13 finding 6
+            "data_paths": list(plan.get("data_paths") or []),
+            "not_copied": [dict(n) for n in plan.get("not_copied") or []],
             "interop": interop_l,
             "app_upgrades": upgrades,
             "issues": issues,
@@ -272,6 +276,14 @@ at {{ r.vm.address | default('?') }}.</p>
 {% if r.integrity.mismatches %}<h3>Mismatches</h3><ul>{% for m in r.integrity.mismatches %}<li>{{ m }}</li>{% endfor %}</ul>{% endif %}
 {% if r.integrity.legitimate %}<h3>Declared differences (profile)</h3><ul>
 {% for m in r.integrity.legitimate %}<li><code>{{ m.path }}</code> {{ m.change }}: {{ m.reason }}</li>{% endfor %}</ul>{% endif %}
+<h2>Data copied</h2>
+<ul>{% for p in r.data_paths %}<li><code>{{ p }}</code></li>{% endfor %}</ul>
+{% if r.not_copied %}<h3>Found on the source, not copied (or shared)</h3>
+<table><tr><th>path</th><th>site</th><th>copied</th><th>reason</th></tr>
+{% for n in r.not_copied %}
+<tr><td><code>{{ n.path }}</code></td><td>{{ n.site | default('') }}</td><td>{{ 'yes' if n.copied else 'no' }}</td><td>{{ n.reason }}</td></tr>
+{% endfor %}
+</table>{% endif %}
 <h2>Interoperability</h2>
 <table><tr><th>check</th><th>site</th><th>result</th><th>detail</th></tr>
 {% for i in r.interop %}

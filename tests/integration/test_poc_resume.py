@@ -1,6 +1,6 @@
 """Interrupted POC runs complete when re-run, with nothing lost (issue #7), against the lab.
 
-One POC of the whole acme host (`poc-acme-mvps-acme-01`, its own: other tests use the acme-blog and globex POCs):
+One POC of the whole acme host (`poc-acme-mvps-acme-01-326a0957`, its own: other tests use the acme-blog and globex POCs):
 
 1. a run with a bandwidth limit (`s4_poc_bwlimit`) is interrupted by stopping the VM through the Proxmox API while
    rsync copies the files: the run fails and the report names the step, the host and the resume command;
@@ -27,11 +27,14 @@ import pytest
 from poc_support import INVENTORY_POC, RECAP, ROOT, entry, playbook, pve_env, source_manifest, vm_container
 from proxmoxer import ProxmoxAPI
 
+from s4.poc.plan import poc_name
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-NAME = "poc-acme-mvps-acme-01"
+NAME = poc_name("acme", "mvps-acme-01")  # poc-acme-mvps-acme-01-326a0957
 SOURCE = "mvps-acme-01"
-ROOTS = ["/etc/wordpress", "/var/lib/wordpress"]
+# what the plan copies of the acme site (only its own config and the content directory: issue #13 finding 6)
+ROOTS = ["/etc/wordpress/config-blog.acme.example.php", "/var/lib/wordpress/wp-content"]
 EXTRA = ["-e", f"s4_poc_source={SOURCE}"]
 DB = "acme_wp"
 STATE = "/var/lib/s4-data-migrate/db"

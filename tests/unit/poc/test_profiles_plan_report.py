@@ -184,6 +184,9 @@ def test_report_json_and_html() -> None:
     html = report.render_html(rep)
     assert "&lt;200&gt;" in html and "MISMATCH" in html and "s3cret" not in html
     assert report.render_html(rep) == html  # deterministic
+    # what the plan found but did not copy is listed with the reason (issue #13 finding 6)
+    assert {n["path"] for n in rep["not_copied"]} == {"/etc/wordpress", "/var/lib/wordpress"}
+    assert "Found on the source, not copied" in html and "<code>/etc/wordpress</code>" in html
 
 
 def test_db_account_parsers() -> None:
