@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from s4 import cmdb as s4_cmdb
 from s4.lab import estate, topology
 
 CMDB_PATH = topology.ROOT / "inventories" / "lab" / "cmdb.yml"
@@ -110,6 +111,10 @@ def write(path: Path = CMDB_PATH) -> bool:
     """Write the CMDB if it differs; return True when the file changed."""
     data = build()
     problems = validate(data)
+    try:  # and the plugin's own (strict) schema: the generated CMDB must load as an inventory
+        s4_cmdb.validate(data["cmdb"], str(path), data.get("allow_vars"))
+    except s4_cmdb.CmdbError as exc:
+        problems += exc.problems
     if problems:
         raise ValueError("lab CMDB is inconsistent:\n" + "\n".join(problems))
     text = render(data)
