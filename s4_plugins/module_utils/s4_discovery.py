@@ -118,22 +118,26 @@ class Gatherer(object):
         found, tomcats = comp.find_candidate_binaries(
             roots, int(self.o["binary_search_depth"]), int(self.o["binary_search_max_entries"]), self.deadline,
             skipped)
+        reals = dict((path, os.path.realpath(path)) for path in found)
         owned = set()
         if found and manager == "dpkg":
-            owned = comp.dpkg_owned(found, self.p("/var/lib/dpkg/info"))
+            owned = comp.dpkg_owned(sorted(set(found) | set(reals.values())), self.p("/var/lib/dpkg/info"))
         out = []
         seen_real = set()
-        for path in found:
-            if path in owned:
+        top = self.root if self.root not in ("/", "") else "/"
+        # real files first: a symlink to a file already seen adds nothing
+        for path in sorted(found, key=lambda x: (os.path.islink(x), x)):
+            real = reals[path]
+            if path in owned or real in owned:
                 continue
-            real = os.path.realpath(path)
             if real in seen_real:
                 continue
             seen_real.add(real)
             if time.time() > self.deadline:
                 self.warnings.append("time budget exhausted before probing %s" % path)
                 break
-            c, warn = comp.probe_binary(path, float(self.o["probe_timeout"]))
+            # run only what root alone can have written; anything else is identified by reading it
+            c, warn = comp.probe_binary(path, float(self.o["probe_timeout"]), top)
             if warn:
                 self.warnings.append(warn)
             if c:

@@ -208,18 +208,107 @@ def _probe_for(name):
     return None
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# untrusted files: open without following a final symlink, never block on a FIFO/device, stay inside a tree
+
+_O_SAFE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _inside(path, top):
+    top = top.rstrip("/") or "/"
+    return top == "/" or path == top or path.startswith(top + "/")
+
+
+def open_regular(path, within=None):
+    """(fd, stat) of a regular file opened read-only; raises OSError. The last component must not be a symlink;
+    a FIFO/device is refused without blocking; with ``within`` the file actually opened must lie in that tree
+    (its real path, checked on the open descriptor, so a directory swapped for a symlink cannot redirect it)."""
+    fd = os.open(path, _O_SAFE)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(21, "not a regular file")
+        if within is not None:
+            try:
+                real = os.readlink("/proc/self/fd/%d" % fd)
+            except OSError:
+                real = os.path.realpath(path)
+            if not _inside(real, os.path.realpath(within)):
+                raise OSError(1, "resolves outside %s (-> %s)" % (within, real))
+        return fd, st
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path, limit, within=None):
+    """Up to ``limit`` bytes of a regular file (see open_regular); raises OSError."""
+    fd, _st = open_regular(path, within)
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read(limit)
+
+
 def is_elf(path):
     try:
-        with open(path, "rb") as fh:
-            return fh.read(4) == b"\x7fELF"
+        return read_regular(path, 4) == b"\x7fELF"
     except OSError:
         return False
 
 
-def find_candidate_binaries(roots, max_depth, max_entries, deadline, skipped):
-    """Executable regular files with a known name under ``roots`` (symlinks are not followed).
+def trust_problem(path, top="/"):
+    """Why ``path`` must not be executed as root, or None when it may be.
 
-    Yields (path, realpath) sorted, bounded by depth, entries and deadline; problems go into ``skipped``.
+    Returns (problem, owner_uid, real_path). Trusted = the real file is a regular file owned by root and not
+    group/world-writable, and every directory from it up to ``top`` (``/`` on a host; a fixture root in tests)
+    is a real directory owned by root and not group/world-writable: then no other user can change what runs.
+    Checked on an open descriptor (fstat) plus lstat of each directory, then the descriptor is compared with the
+    path again, so a swap during the check is seen.
+    """
+    real = os.path.realpath(path)
+    if not _inside(real, os.path.realpath(top)):
+        return "resolves outside %s (-> %s)" % (top, real), None, real
+    try:
+        fd, st = open_regular(real)
+    except OSError as exc:
+        return "cannot open: %s" % (exc.strerror or exc), None, real
+    try:
+        if st.st_uid != 0:
+            return "file owned by uid %d, not root" % st.st_uid, st.st_uid, real
+        if st.st_mode & 0o022:
+            return "file is group/world-writable (mode %04o)" % stat.S_IMODE(st.st_mode), st.st_uid, real
+        top_real = os.path.realpath(top).rstrip("/") or "/"
+        d = os.path.dirname(real)
+        while True:
+            try:
+                dst = os.lstat(d)
+            except OSError as exc:
+                return "directory %s unreadable: %s" % (d, exc.strerror or exc), st.st_uid, real
+            if not stat.S_ISDIR(dst.st_mode):
+                return "directory %s is not a real directory" % d, st.st_uid, real
+            if dst.st_uid != 0:
+                return "directory %s owned by uid %d, not root" % (d, dst.st_uid), dst.st_uid, real
+            if dst.st_mode & 0o022:
+                return ("directory %s is group/world-writable (mode %04o)" % (d, stat.S_IMODE(dst.st_mode)),
+                        dst.st_uid, real)
+            if d == top_real or d == "/":
+                break
+            d = os.path.dirname(d)
+        try:
+            again = os.lstat(real)
+        except OSError as exc:
+            return "changed during the check: %s" % (exc.strerror or exc), st.st_uid, real
+        if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):
+            return "changed during the check", st.st_uid, real
+        return None, 0, real
+    finally:
+        os.close(fd)
+
+
+def find_candidate_binaries(roots, max_depth, max_entries, deadline, skipped):
+    """Executable files with a known name under ``roots``; directories reached through symlinks are not entered.
+
+    Returns (paths, tomcats) sorted, bounded by depth, entries and deadline; problems go into ``skipped``.
+    A symlink with a known name is returned as is (probe_binary resolves and checks its target).
     Tomcat installs are returned as directories holding bin/catalina.sh.
     """
     found = []
@@ -246,6 +335,9 @@ def find_candidate_binaries(roots, max_depth, max_entries, deadline, skipped):
                 break
             try:
                 if e.is_symlink():
+                    # a link to a file with a known name (e.g. bin/php -> php8.1): probe_binary checks the target
+                    if _probe_for(e.name) is not None and os.path.isfile(e.path):
+                        found.append(e.path)
                     continue
                 if e.is_dir(follow_symlinks=False):
                     if e.name in _PRUNE_DIRS:
@@ -297,12 +389,22 @@ def dpkg_owned(paths, info_dir="/var/lib/dpkg/info"):
     return owned
 
 
-def run_probe(argv, timeout):
-    """Run a version probe; returns (output, error). Never raises; a hang is killed after ``timeout`` s."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "LANG": "C"}
+_PROBE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "LANG": "C"}
+
+
+def run_probe(argv, timeout, fd=None):
+    """Run a version probe; returns (output, error). Never raises; a hang is killed after ``timeout`` s.
+
+    argv[0] is an absolute path; no shell, a fixed minimal environment (no LD_PRELOAD/LD_LIBRARY_PATH ...),
+    cwd=/, stdin from /dev/null, other descriptors closed. With ``fd`` (an open descriptor of the checked file)
+    the kernel executes exactly that file (/proc/self/fd/N, like fexecve), not whatever the path names by then.
+    """
+    kw = {}
+    if fd is not None and os.path.isdir("/proc/self/fd"):
+        kw = {"executable": "/proc/self/fd/%d" % fd, "pass_fds": (fd,)}
     try:
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             env=env, close_fds=True, start_new_session=True)
+                             env=dict(_PROBE_ENV), cwd="/", close_fds=True, start_new_session=True, **kw)
     except OSError as exc:
         return None, "cannot run: %s" % (exc.strerror or exc)
     try:
@@ -317,46 +419,176 @@ def run_probe(argv, timeout):
     return out.decode("utf-8", "replace")[:4096], None
 
 
-def probe_binary(path, timeout):
-    """(component or None, warning or None) for a binary found outside the package manager."""
+# Reading instead of running (files a non-root user could have written): version strings compiled into the
+# binary, or metadata files of the install tree next to it. product -> regexes over the ELF bytes.
+ELF_VERSION_STRINGS = {
+    "php": [re.compile(rb"X-Powered-By: PHP/(\d+\.\d+\.\d+)")],
+    "nginx": [re.compile(rb"nginx/(\d+\.\d+\.\d+)")],
+    "apache-http-server": [re.compile(rb"Apache/(\d+\.\d+\.\d+)")],
+    "mysqld": [re.compile(rb"(\d+\.\d+\.\d+)-(MariaDB)")],
+    "postgresql": [re.compile(rb"\(PostgreSQL\) (\d+(?:\.\d+)?)")],
+    "nodejs": [re.compile(rb"nodejs\.org/download/release/v(\d+\.\d+\.\d+)/")],
+    "python": [re.compile(rb"\x00(3\.\d+\.\d+)\x00")],
+    "ruby": [re.compile(rb"ruby (\d+\.\d+\.\d+)(?:p\d+)? \(")],
+    "openssl": [re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]?) ")],
+    "memcached": [re.compile(rb"memcached (\d+\.\d+\.\d+)")],
+    "redis": [],
+    "java": [],
+}
+ELF_READ_LIMIT = 256 * 1024 * 1024
+_CHUNK = 8 * 1024 * 1024
+_OVERLAP = 256
+
+# (product, path relative to the install prefix = the binary's directory's parent, regex) read as text
+_METADATA = [
+    ("java", "release", re.compile(r'^JAVA_VERSION="(\d+(?:\.\d+)*)"', re.M)),
+    ("nodejs", "include/node/node_version.h", None),
+    ("python", "include/python{cycle}/patchlevel.h", re.compile(r'#define\s+PY_VERSION\s+"(\d+\.\d+\.\d+)')),
+]
+_NODE_H = re.compile(r"#define\s+NODE_(MAJOR|MINOR|PATCH)_VERSION\s+(\d+)")
+
+
+def _scan_elf(path, regexes, limit=ELF_READ_LIMIT):
+    """First match of any of ``regexes`` in the first ``limit`` bytes of the file, read in chunks; None if none."""
+    fd, _st = open_regular(path)
+    with os.fdopen(fd, "rb") as fh:
+        tail = b""
+        done = 0
+        while done < limit:
+            chunk = fh.read(min(_CHUNK, limit - done))
+            if not chunk:
+                break
+            done += len(chunk)
+            buf = tail + chunk
+            for rx in regexes:
+                m = rx.search(buf)
+                if m:
+                    return m
+            tail = buf[-_OVERLAP:]
+    return None
+
+
+def read_version(path, product, name, within):
+    """Identify a binary by reading only: (version, raw, detected_by, evidence, extra) or None.
+
+    ``within``: the install tree the metadata files must lie in (they are opened without following a final
+    symlink and must resolve inside it, so a link to another tenant's tree is not read).
+    """
+    cycle_m = re.search(r"(\d+\.\d+)$", name)
+    prefix = os.path.dirname(os.path.dirname(path))
+    for mproduct, rel, rx in _METADATA:
+        if mproduct != product:
+            continue
+        if "{cycle}" in rel:
+            if not cycle_m:
+                continue
+            rel = rel.replace("{cycle}", cycle_m.group(1))
+        try:
+            text = read_regular(os.path.join(prefix, rel), 65536, within).decode("utf-8", "replace")
+        except OSError:
+            continue
+        if rx is None:  # node_version.h
+            parts = dict(_NODE_H.findall(text))
+            if {"MAJOR", "MINOR", "PATCH"} <= set(parts):
+                v = "%s.%s.%s" % (parts["MAJOR"], parts["MINOR"], parts["PATCH"])
+                return v, v, "metadata", "%s: NODE_*_VERSION %s" % (rel, v), None
+            continue
+        m = rx.search(text)
+        if m:
+            return m.group(1), m.group(1), "metadata", "%s: %s" % (rel, m.group(0)[:120]), None
+    regexes = ELF_VERSION_STRINGS.get(product) or []
+    if not regexes:
+        return None
+    m = _scan_elf(path, regexes)
+    if not m:
+        return None
+    version = m.group(1).decode("ascii")
+    if product == "python" and cycle_m and not version.startswith(cycle_m.group(1) + "."):
+        return None
+    extra = m.group(2).decode("ascii") if m.lastindex and m.lastindex >= 2 else None
+    return version, version, "elf-strings", "ELF string: %s" % m.group(0).strip(b"\x00").decode("ascii", "replace"), extra
+
+
+def probe_binary(path, timeout, top="/"):
+    """(component or None, warning or None) for a binary found outside the package manager.
+
+    Run (as root, see run_probe) only when trust_problem() finds nothing: a file that root alone can have
+    written. Anything else is identified by reading only (read_version) and the warning says why it was not run.
+    A symlink is resolved; an untrusted target is neither run nor read.
+    """
     name = os.path.basename(path)
     spec = _probe_for(name)
     if spec is None:
         return None, None
     product, kind, argv, vre = spec
-    out, err = run_probe([path] + argv, timeout)
-    if err:
-        return None, "version probe %s %s: %s" % (path, " ".join(argv), err)
-    m = vre.search(out or "")
-    if not m:
-        return None, "version probe %s %s: no version in output" % (path, " ".join(argv))
-    version = m.group(1)
+    problem, uid, real = trust_problem(path, top)
+    is_link = os.path.islink(path)
+    shown = "%s (-> %s)" % (path, real) if is_link else path
+    if problem is None:
+        try:
+            fd, st = open_regular(real)
+        except OSError as exc:
+            return None, "version probe %s: cannot open: %s" % (shown, exc.strerror or exc)
+        try:
+            if not (st.st_mode & 0o111):
+                return None, "version probe %s: not executable" % shown
+            if os.read(fd, 4) != b"\x7fELF":
+                return None, "version probe %s: not an ELF binary (scripts are never run)" % shown
+            out, err = run_probe([real] + argv, timeout, fd)
+        finally:
+            os.close(fd)
+        if err:
+            return None, "version probe %s %s: %s" % (shown, " ".join(argv), err)
+        m = vre.search(out or "")
+        if not m:
+            return None, "version probe %s %s: no version in output" % (shown, " ".join(argv))
+        version = m.group(1)
+        if product == "mysqld":
+            product = "mariadb" if (m.group(2) or "MariaDB" in out) else "mysql"
+        first = (out or "").strip().splitlines()[0] if (out or "").strip() else ""
+        return {
+            "product": product, "version": upstream_version(version) or version, "raw_version": version,
+            "kind": kind, "source": "binary", "package": None, "path": path, "detected_by": "probe-root",
+            "evidence": "%s %s: %s" % (name, " ".join(argv), first[:160]), "details": {},
+        }, None
+    owner = "owner uid %s" % (uid if uid is not None else "unknown")
+    why = "not executed (%s; %s)" % (owner, problem)
+    if is_link:
+        return None, "binary %s: symlink target %s" % (shown, why)
+    try:
+        found = read_version(path, product, name, os.path.dirname(os.path.dirname(path)))
+    except OSError as exc:
+        return None, "binary %s %s; unreadable: %s" % (shown, why, exc.strerror or exc)
+    if not found:
+        return None, "binary %s %s; no version found by reading it" % (shown, why)
+    version, raw, how, evidence, extra = found
     if product == "mysqld":
-        product = "mariadb" if (m.group(2) or "MariaDB" in out) else "mysql"
-    first = (out or "").strip().splitlines()[0] if (out or "").strip() else ""
+        product = "mariadb" if extra == "MariaDB" else "mysql"
+    details = {"owner_uid": uid} if uid is not None else {}
     return {
-        "product": product, "version": upstream_version(version) or version, "raw_version": version,
-        "kind": kind, "source": "binary", "package": None, "path": path,
-        "evidence": "%s %s: %s" % (name, " ".join(argv), first[:160]), "details": {},
-    }, None
+        "product": product, "version": upstream_version(version) or version, "raw_version": raw, "kind": kind,
+        "source": "binary", "package": None, "path": path, "detected_by": how, "evidence": evidence[:200],
+        "details": details,
+    }, "binary %s %s; version %s read (%s)" % (shown, why, version, how)
 
 
 _TOMCAT_RE = re.compile(r"Apache Tomcat Version (\d+\.\d+\.\d+)")
 
 
 def tomcat_component(home):
-    """Tomcat found by its tree: version from RELEASE-NOTES (no program is run)."""
+    """Tomcat found by its tree: version from RELEASE-NOTES (no program is run; the file must be a regular
+    file inside the tree, never a symlink or FIFO planted there)."""
     for rel in ("RELEASE-NOTES", "RUNNING.txt"):
         try:
-            with open(os.path.join(home, rel), "r", errors="replace") as fh:
-                text = fh.read(65536)
+            text = read_regular(os.path.join(home, rel), 65536, home).decode("utf-8", "replace")
         except OSError:
             continue
         m = _TOMCAT_RE.search(text)
         if m:
             return {
                 "product": "apache-tomcat", "version": m.group(1), "raw_version": m.group(1), "kind": "appserver",
-                "source": "binary", "package": None, "path": home, "evidence": "%s: %s" % (rel, m.group(0)),
+                "source": "binary", "package": None, "path": home, "detected_by": "metadata",
+                "evidence": "%s: %s" % (rel, m.group(0)),
                 "details": {},
             }
     return None

@@ -9,6 +9,8 @@ import os
 import re
 import time
 
+from ansible_collections.smartt.s4.plugins.module_utils.s4_discovery_components import read_regular
+
 # ---------------------------------------------------------------------------------------------------------------
 # nginx
 
@@ -227,10 +229,12 @@ def normalise_listen(addr):
 # ---------------------------------------------------------------------------------------------------------------
 # web application detectors (each reads a few known files; no code is executed)
 
-def _read(path, limit=262144):
+def _read(path, limit=262144, within=None):
+    """Text of a tenant file, or None: a regular file only (a FIFO/device planted under a marker name is not
+    opened blocking, a final symlink is not followed) and, with ``within``, only when it really lies in that tree
+    (a marker reached through a symlinked directory into another tenant's tree is not read)."""
     try:
-        with open(path, "r", errors="replace") as fh:
-            return fh.read(limit)
+        return read_regular(path, limit, within).decode("utf-8", "replace")
     except (OSError, UnicodeError):
         return None
 
@@ -243,7 +247,7 @@ def _app(product, version, path, evidence, **details):
 
 
 def detect_wordpress(d):
-    text = _read(os.path.join(d, "wp-includes", "version.php"))
+    text = _read(os.path.join(d, "wp-includes", "version.php"), within=d)
     if not text:
         return None
     m = re.search(r"\$wp_version\s*=\s*['\"]([^'\"]+)['\"]", text)
@@ -258,12 +262,12 @@ def detect_wordpress(d):
 
 
 def detect_drupal(d):
-    text = _read(os.path.join(d, "core", "lib", "Drupal.php"))
+    text = _read(os.path.join(d, "core", "lib", "Drupal.php"), within=d)
     if text:
         m = re.search(r"const\s+VERSION\s*=\s*['\"]([^'\"]+)['\"]", text)
         if m:
             return _app("drupal", m.group(1), d, "core/lib/Drupal.php")
-    text = _read(os.path.join(d, "includes", "bootstrap.inc"))
+    text = _read(os.path.join(d, "includes", "bootstrap.inc"), within=d)
     if text:
         m = re.search(r"define\(\s*['\"]VERSION['\"]\s*,\s*['\"]([^'\"]+)['\"]", text)
         if m:
@@ -273,7 +277,7 @@ def detect_drupal(d):
 
 def detect_joomla(d):
     for rel in ("libraries/src/Version.php", "libraries/cms/version/version.php", "libraries/joomla/version.php"):
-        text = _read(os.path.join(d, rel))
+        text = _read(os.path.join(d, rel), within=d)
         if not text:
             continue
         parts = {}
@@ -292,7 +296,7 @@ def detect_joomla(d):
 
 
 def detect_magento1(d):
-    text = _read(os.path.join(d, "app", "Mage.php"))
+    text = _read(os.path.join(d, "app", "Mage.php"), within=d)
     if not text:
         return None
     m = re.search(r"function getVersionInfo\(\)\s*\{\s*return\s+array\((.*?)\);", text, re.S)
@@ -309,7 +313,7 @@ def detect_magento1(d):
 
 def detect_roundcube(d):
     for rel in ("program/include/iniset.php", "index.php", "program/include/rcmail.php"):
-        text = _read(os.path.join(d, rel), 65536)
+        text = _read(os.path.join(d, rel), 65536, within=d)
         if not text:
             continue
         m = re.search(r"define\(\s*['\"]RCMAIL_VERSION['\"]\s*,\s*['\"]([^'\"]+)['\"]", text)
@@ -329,7 +333,7 @@ def detect_phpmyadmin(d):
         ("libraries/Config.php", r"'PMA_VERSION'\s*,\s*['\"]([^'\"]+)['\"]"),
         ("libraries/Config.class.php", r"'PMA_VERSION'\s*,\s*['\"]([^'\"]+)['\"]"),
     ):
-        text = _read(os.path.join(d, rel))
+        text = _read(os.path.join(d, rel), within=d)
         if text:
             m = re.search(rx, text)
             if m:
@@ -339,7 +343,7 @@ def detect_phpmyadmin(d):
 
 def detect_laravel(d):
     text = _read(os.path.join(d, "vendor", "laravel", "framework", "src", "Illuminate", "Foundation",
-                              "Application.php"), 65536)
+                              "Application.php"), 65536, within=d)
     if text:
         m = re.search(r"const\s+VERSION\s*=\s*['\"]([^'\"]+)['\"]", text)
         if m:
@@ -371,14 +375,23 @@ NPM_LIBRARIES = {
 }
 
 
+def _pkg_entry(name, version):
+    """(name, version) when both are plain short strings (tenant files: anything else is dropped), else None."""
+    if isinstance(name, str) and isinstance(version, str) and 0 < len(name) <= 214 and 0 < len(version) <= 128:
+        return name, version
+    return None
+
+
 def parse_composer_lock(text):
     """{name: version} of a composer.lock (packages and packages-dev); versions without a leading 'v'."""
     data = json.loads(text)
     out = {}
     for sect in ("packages", "packages-dev"):
         for p in data.get(sect) or []:
-            if isinstance(p, dict) and p.get("name") and p.get("version"):
-                out[p["name"]] = str(p["version"]).lstrip("v")
+            if isinstance(p, dict):
+                e = _pkg_entry(p.get("name"), p.get("version"))
+                if e:
+                    out[e[0]] = e[1].lstrip("v")
     return out
 
 
@@ -391,25 +404,28 @@ def parse_package_lock(text):
         for key, p in pk.items():
             if not key or not isinstance(p, dict) or not p.get("version"):
                 continue
-            name = p.get("name") or key.rsplit("node_modules/", 1)[-1]
-            out.setdefault(name, p["version"])
+            e = _pkg_entry(p.get("name") or key.rsplit("node_modules/", 1)[-1], p["version"])
+            if e:
+                out.setdefault(e[0], e[1])
     deps = data.get("dependencies")
     if isinstance(deps, dict):
         for name, p in deps.items():
-            if isinstance(p, dict) and p.get("version"):
-                out.setdefault(name, p["version"])
+            if isinstance(p, dict):
+                e = _pkg_entry(name, p.get("version"))
+                if e:
+                    out.setdefault(e[0], e[1])
     return out
 
 
 def detect_composer(d, lock_path):
     """Apps and framework products from a composer.lock in ``d``."""
-    text = _read(lock_path, 8 * 1024 * 1024)
+    text = _read(lock_path, 8 * 1024 * 1024, within=d)
     if text is None:
         return [], "composer.lock unreadable: %s" % lock_path
     try:
         pkgs = parse_composer_lock(text)
-    except (ValueError, AttributeError) as exc:
-        return [], "composer.lock not valid JSON: %s (%s)" % (lock_path, exc)
+    except (ValueError, AttributeError, TypeError, RecursionError) as exc:
+        return [], "composer.lock not valid JSON: %s (%s)" % (lock_path, str(exc)[:200])
     apps = []
     seen = set()
     for name, product in COMPOSER_PRODUCTS.items():
@@ -422,13 +438,13 @@ def detect_composer(d, lock_path):
 
 
 def detect_npm(d, lock_path):
-    text = _read(lock_path, 16 * 1024 * 1024)
+    text = _read(lock_path, 16 * 1024 * 1024, within=d)
     if text is None:
         return [], [], "package-lock.json unreadable: %s" % lock_path
     try:
         pkgs = parse_package_lock(text)
-    except (ValueError, AttributeError) as exc:
-        return [], [], "package-lock.json not valid JSON: %s (%s)" % (lock_path, exc)
+    except (ValueError, AttributeError, TypeError, RecursionError) as exc:
+        return [], [], "package-lock.json not valid JSON: %s (%s)" % (lock_path, str(exc)[:200])
     libs = []
     for name, product in NPM_LIBRARIES.items():
         if name in pkgs:
@@ -538,6 +554,32 @@ PRUNE_DIRS = {".git", ".svn", ".hg", "node_modules", "vendor", "cache", ".cache"
 MAX_SKIPPED = 50
 
 
+def foreign_link(docroot, real_root):
+    """Why a docroot must not be walked, or None: it reaches, through a symlink owned by a non-root user, a
+    directory owned by another non-root user (a tenant's public_html -> another tenant's tree would otherwise
+    put that tenant's apps and files into this site's facts)."""
+    link_owners = set()
+    cur = ""
+    for part in [x for x in os.path.normpath(docroot).split("/") if x]:
+        cur += "/" + part
+        try:
+            st = os.lstat(cur)
+        except OSError:
+            break
+        if os.path.islink(cur) and st.st_uid != 0:
+            link_owners.add((cur, st.st_uid))
+    if not link_owners:
+        return None
+    try:
+        owner = os.stat(real_root).st_uid
+    except OSError as exc:
+        return "unreadable: %s" % (exc.strerror or exc)
+    for link, uid in sorted(link_owners):
+        if owner not in (0, uid):
+            return "symlink %s (owner uid %d) leads to %s owned by uid %d" % (link, uid, real_root, owner)
+    return None
+
+
 def walk_docroot(docroot, max_depth, max_files, deadline):
     """Walk a docroot without following symlinks: returns (apps, libraries, walk, warnings).
 
@@ -560,6 +602,9 @@ def walk_docroot(docroot, max_depth, max_files, deadline):
         return apps, libs, walk, ["docroot %s is not a directory" % docroot]
     if not os.access(real_root, os.R_OK | os.X_OK):
         return apps, libs, walk, ["docroot %s is not readable" % docroot]
+    crossing = foreign_link(docroot, real_root)
+    if crossing:
+        return apps, libs, walk, ["docroot %s not walked: %s" % (docroot, crossing)]
     if real_root != os.path.normpath(docroot):
         walk["resolved"] = real_root
 
@@ -668,8 +713,7 @@ def walk_docroot(docroot, max_depth, max_files, deadline):
                     warnings.append(warn)
             elif name.endswith((".js", ".css")) and is_library_candidate(rel + name):
                 try:
-                    with open(path, "rb") as fh:
-                        head = fh.read(2048).decode("utf-8", "replace")
+                    head = read_regular(path, 2048, real_root).decode("utf-8", "replace")
                 except OSError as exc:
                     skip(e.path, "unreadable: %s" % (exc.strerror or exc))
                     continue

@@ -15,13 +15,22 @@ description:
   - Packages are read straight from the package databases (C(/var/lib/dpkg/status), C(/lib/apk/db/installed))
     or from one C(rpm -qa --queryformat) call.
   - Components are normalised products (endoflife.date ids) with version and evidence, from packages and from
-    binaries with a known name found outside the package manager under O(binary_search_paths). Only those known
-    binaries are run, with a version flag and a timeout (O(probe_timeout)); a hanging binary becomes a warning.
+    binaries with a known name found outside the package manager under O(binary_search_paths).
+  - Such a binary is run (with a version flag, a timeout O(probe_timeout), an absolute path, a fixed minimal
+    environment, cwd C(/) and stdin closed; never through a shell) only when root alone can have written it -
+    the file is owned by root and not group/world-writable, and so is every directory up to C(/); a symlink's
+    target must pass the same test. Any other binary (for example one in a tenant's home) is never executed;
+    its version is read from version strings compiled into it or from metadata files of its install tree
+    (C(release), C(include/node/node_version.h), C(include/pythonX.Y/patchlevel.h)), and a warning names the
+    path, the owner uid and why it was not run. C(detected_by) in each such component says how the version was
+    found (C(probe-root), C(elf-strings) or C(metadata)).
   - Services come from one C(systemctl list-units) and one C(systemctl list-unit-files) call; listening ports
     from C(/proc/net/*) and the C(/proc/<pid>/fd) socket links.
   - Sites are the CMDB sites given in O(sites) plus every nginx/apache vhost with a docroot. Each docroot is
-    walked without following symlinks, bounded by O(walk_max_depth), O(walk_max_files) and O(time_budget);
-    what was skipped is reported per site.
+    walked without following symlinks out of it, bounded by O(walk_max_depth), O(walk_max_files) and
+    O(time_budget); what was skipped is reported per site. Tenant files are opened as regular files only (no
+    FIFO or device, no final symlink, nothing resolving outside the app's tree), and a docroot that a tenant's
+    symlink leads into another user's tree is not walked.
   - Problems that do not stop the gathering (unreadable package database, missing docroot, hanging binary)
     are listed in C(warnings).
 author: S4 toolkit
@@ -120,6 +129,16 @@ ansible_facts:
             path: /usr/sbin/php-fpm7.4
             evidence: "dpkg: php7.4-fpm 7.4.33-1+deb11u5"
             details: {sapis: [fpm, cli]}
+          - product: nodejs
+            version: 20.18.0
+            raw_version: 20.18.0
+            kind: runtime
+            source: binary
+            package: null
+            path: /opt/node-v20.18.0/bin/node
+            detected_by: probe-root
+            evidence: "node --version: v20.18.0"
+            details: {}
         services:
           - {name: php7.4-fpm.service, active: active, sub: running, enabled: enabled, product: php}
         ports:
@@ -133,7 +152,9 @@ ansible_facts:
             apps: [{product: wordpress, version: 5.7.14, path: /srv/www/acme-blog, evidence: wp-includes/version.php}]
             libraries: [{product: jquery, version: 3.5.1, path: /srv/www/acme-blog/wp-includes/js/jquery/jquery.js}]
             walk: {files: 1520, dirs: 120, truncated: false, skipped: []}
-        warnings: []
+        warnings:
+          - "binary /home/evil/bin/php not executed (owner uid 12345; file owned by uid 12345, not root);
+            version 8.1.2 read (elf-strings)"
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -160,8 +181,11 @@ def main():
     p = module.params
     bad = []
     for i, s in enumerate(p["sites"] or []):
-        if not isinstance(s, dict) or not s.get("name") or not str(s.get("docroot") or "").startswith("/"):
+        docroot = str(s.get("docroot") or "") if isinstance(s, dict) else ""
+        if not isinstance(s, dict) or not s.get("name") or not docroot.startswith("/"):
             bad.append("sites[%d]: needs a name and an absolute docroot" % i)
+        elif ".." in docroot.split("/") or any(ord(ch) < 32 or ord(ch) == 127 for ch in docroot):
+            bad.append("sites[%d]: docroot must not contain '..' or control characters" % i)
     for k in ("binary_search_depth", "walk_max_depth", "walk_max_files", "binary_search_max_entries"):
         if p[k] < 0:
             bad.append("%s must be >= 0" % k)

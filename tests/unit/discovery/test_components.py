@@ -163,9 +163,10 @@ def test_binaries_outside_the_package_manager(tmp_path):
     assert {"path": str(home_bin / "nginx"), "reason": "not an ELF binary (scripts are never run)"} in skipped
     owned = comp.dpkg_owned(found, str(info))
     assert owned == {str(pkg_bin / "python3")}
-    c, warn = comp.probe_binary(str(opt / "python3"), 10)
+    c, warn = comp.probe_binary(str(opt / "python3"), 10, str(tmp_path))
     assert warn is None
     assert c["product"] == "python" and c["source"] == "binary" and c["path"] == str(opt / "python3")
+    assert c["detected_by"] == "probe-root"
     assert c["version"] == ".".join(str(x) for x in sys.version_info[:3])
     tc = comp.tomcat_component(str(tomcat))
     assert (tc["product"], tc["version"], tc["kind"]) == ("apache-tomcat", "9.0.98", "appserver")
@@ -179,7 +180,7 @@ def test_hanging_binary_is_killed_and_reported(tmp_path, monkeypatch):
     shutil.copy2(sleep, fake)
     probes = [(rx, p, k, (["30"] if p == "redis" else argv), vre) for rx, p, k, argv, vre in comp.BINARY_PROBES]
     monkeypatch.setattr(comp, "BINARY_PROBES", probes)
-    c, warn = comp.probe_binary(str(fake), 0.3)
+    c, warn = comp.probe_binary(str(fake), 0.3, str(tmp_path))
     assert c is None
     assert warn == f"version probe {fake} 30: timed out after 0.3s"
 
@@ -187,5 +188,5 @@ def test_hanging_binary_is_killed_and_reported(tmp_path, monkeypatch):
 def test_probe_without_version_in_output(tmp_path):
     fake = tmp_path / "node"
     shutil.copy2(shutil.which("true"), fake)
-    c, warn = comp.probe_binary(str(fake), 5)
+    c, warn = comp.probe_binary(str(fake), 5, str(tmp_path))
     assert c is None and warn == f"version probe {fake} --version: no version in output"
