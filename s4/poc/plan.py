@@ -34,8 +34,8 @@ PACKAGED_APPS: dict[tuple[str, str], dict[str, Any]] = {
         "shared_paths": ["/var/lib/wordpress/wp-content"],
         "not_copied": [
             {"path": "/etc/wordpress", "reason": "only the site's own config-<domain>.php is copied; the package's "
-             "files (wp-config.php, htaccess) come from the target release's package and other sites' configs "
-             "hold other sites' database credentials"},
+             "own files (htaccess) come from the target release's package and other sites' configs hold other "
+             "sites' database credentials"},
             {"path": "/var/lib/wordpress", "reason": "only wp-content (the site's themes, plugins, uploads) is "
              "copied; the rest is the package's state, recreated by the target release's package"},
         ],

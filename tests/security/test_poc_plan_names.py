@@ -348,3 +348,42 @@ def test_plan_names_of_two_colliding_cmdb_pairs_differ() -> None:
     two = _build([_wp("blog", "acme-corp", "b.example", "db2")], site="blog")
     assert one["name"] != two["name"]
     assert one["legacy_name"] == two["legacy_name"] == "poc-acme-corp-blog"  # what used to collide
+
+
+# ------------------------------------------------------------------------------------------------ lab (finding 6)
+
+FOREIGN_CONFIG = "/etc/wordpress/config-news.tenant-b.example.php"
+FOREIGN_DATA = "/var/lib/wordpress/tenant-b"
+
+
+@pytest.mark.integration
+def test_other_tenants_wordpress_config_on_the_source_never_reaches_a_one_site_poc(acme: Any, ssh: Any) -> None:
+    """Another tenant's WordPress config (with its DB password) and files planted next to acme's on the source stay
+    there: the acme-blog POC's /etc/wordpress holds only acme's config (plus its alias link and preview config,
+    and the package's own files), its /var/lib/wordpress only wp-content."""
+    from poc_support import entry, playbook
+
+    assert acme.runs and acme.runs[0][0] == 0, acme.runs[0][1][-3000:] if acme.runs else "not provisioned"
+    secret = "tenant-b-db-password-7e3a"
+    try:
+        ssh(acme.source, f"printf '%s' \"<?php define('DB_PASSWORD', '{secret}');\" > {FOREIGN_CONFIG} && "
+                         f"chown root:www-data {FOREIGN_CONFIG} && chmod 640 {FOREIGN_CONFIG} && "
+                         f"mkdir -p {FOREIGN_DATA} && echo {secret} > {FOREIGN_DATA}/private.txt")
+        rc, out, _ = playbook("poc_provision.yml", *acme.extra)
+        assert rc == 0, out[-5000:]
+        e = entry(acme.name)
+        cmd = ["ssh", "-i", e["ansible_ssh_private_key_file"], "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+               "-o", "UserKnownHostsFile=" + re.search(r"UserKnownHostsFile=(\S+)", e["ansible_ssh_common_args"])[1],
+               f"root@{e['ansible_host']}",
+               "ls -A /etc/wordpress; echo ---; ls -A /var/lib/wordpress; echo ---; "
+               "grep -rl " + secret + " /etc /var/lib /srv 2>/dev/null || true"]
+        listing = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+        etc, var, hits = (part.split() for part in listing.split("---"))
+        assert not hits, hits
+        configs = {n for n in etc if n.startswith("config-")}
+        assert configs == {"config-blog.acme.example.php", "config-www.blog.acme.example.php",
+                           "config-acme-blog.poc.smartt.example.php"}, etc
+        assert var == ["wp-content"], var
+        assert {n["path"] for n in acme.report["not_copied"]} >= {"/etc/wordpress", "/var/lib/wordpress"}
+    finally:
+        ssh(acme.source, f"rm -rf {FOREIGN_CONFIG} {FOREIGN_DATA}", check=False)
