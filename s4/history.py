@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s4.filemodes import private_sqlite
+
 DEFAULT_PATH = Path(".cache/s4/history.sqlite")
 
 SCHEMA = """
@@ -163,7 +165,7 @@ class History:
     def __init__(self, path: str | Path = DEFAULT_PATH) -> None:
         self.path = Path(path)
         if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(self.path)  # 0600 file (and -wal/-shm) in a 0700 directory: it maps EOL software per host
         self.db = sqlite3.connect(str(self.path), timeout=30)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")

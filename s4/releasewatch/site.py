@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -11,8 +12,11 @@ from typing import Any
 
 import jinja2
 
+from s4.filemodes import private_dir, private_file, write_private
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_FILE = "feed.atom"
+MANIFEST_FILE = ".s4-release-watch.json"  # what the release watch wrote (publish with --delete checks it)
 
 
 @dataclass(frozen=True)
@@ -102,24 +106,38 @@ def render_feed(announcements: list[dict[str, Any]], site: SiteConfig, as_of: _d
 
 
 def _write_if_changed(path: Path, content: str, check: bool) -> bool:
+    """Write as 0600 in 0700 directories (the outbox names each client's hosts and EOL software; the site is
+    published with its own modes by rsync --chmod). An unchanged file of an older run is only tightened."""
     try:
         if path.read_text(encoding="utf-8") == content:
+            if not check:
+                private_file(path)
             return False
     except OSError:
         pass
     if not check:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(content, encoding="utf-8")
-        tmp.replace(path)
+        private_dir(path.parent)
+        write_private(path, content)
     return True
 
 
+def manifest(paths: list[str]) -> str:
+    """The publish manifest: every file and directory of the site, itself included, relative, sorted (no date:
+    the same site gives the same manifest). playbooks/release_watch.yml reads the published copy before it
+    rsyncs with --delete and refuses a publish directory holding anything the release watch did not write."""
+    entries = set(paths) | {MANIFEST_FILE}
+    for rel in list(entries):
+        parts = rel.split("/")[:-1]
+        entries.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return json.dumps({"written_by": "s4 release watch", "entries": sorted(entries)}, indent=1) + "\n"
+
+
 def site_files(announcements: list[dict[str, Any]], site: SiteConfig, as_of: _dt.date) -> dict[str, str]:
-    """{relative path: content} of the whole site."""
+    """{relative path: content} of the whole site, its publish manifest included."""
     files = {"index.html": render_index(announcements, site), FEED_FILE: render_feed(announcements, site, as_of)}
     for a in announcements:
         files["notices/" + notice_file(a["id"])] = render_notice(a, site)
+    files[MANIFEST_FILE] = manifest(list(files))
     return files
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from s4.filemodes import private_sqlite
 from s4.releasewatch.policy import Decision
 
 DEFAULT_PATH = Path(".cache/s4/release_watch.sqlite")
@@ -54,7 +55,7 @@ class Store:
     def __init__(self, path: str | Path = DEFAULT_PATH) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(self.path)  # 0600 in a 0700 directory: which client runs what
         self.db = sqlite3.connect(str(path), timeout=30)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s4.filemodes import private_dir
 from s4.releasewatch.notices import build_notice
 from s4.releasewatch.policy import Decision, Policy, decide, load_catalog_releases
 from s4.releasewatch.site import SiteConfig, _write_if_changed, write_site
@@ -106,6 +107,8 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
     reopened = store.refresh_contacts(contacts)
 
     announcements = store.announcements()
+    if not opts.check:
+        private_dir(opts.out_dir)
     site = write_site(announcements, opts.site, opts.out_dir / "site", opts.as_of, check=opts.check)
 
     by_id = {a["id"]: a for a in announcements}

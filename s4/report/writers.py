@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from s4.filemodes import private_dir, private_file, write_private
 
 SCHEMA_PATH = Path(__file__).with_name("findings.schema.json")
 
@@ -109,19 +109,14 @@ def render_files(report: dict[str, Any]) -> dict[str, str]:
 
 
 def _write_if_changed(path: Path, content: str) -> bool:
+    """Write a report file as 0600 in a 0700 directory (reports map EOL software per host and client); an
+    unchanged file of an older run is only tightened."""
     data = content.encode("utf-8")
     if path.is_file() and path.read_bytes() == data:
+        private_file(path)
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    private_dir(path.parent)
+    write_private(path, data)
     return True
 
 
@@ -133,6 +128,8 @@ def write_report(report: dict[str, Any], out_dir: str | Path, *, check: bool = F
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"report directory {out} exists and is not a directory")
+    if not check:
+        private_dir(out)
     files = render_files(report)
     changed, removed = [], []
     for rel, content in files.items():

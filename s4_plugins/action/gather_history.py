@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as _dt
 import os
 
+from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.smartt.s4.plugins.plugin_utils.s4_action import check_options, plain, require
 
 try:
+    from s4 import filemodes as _filemodes
     from s4 import history as _history
 except ImportError as _exc:  # pragma: no cover
     _history = None
@@ -23,6 +25,23 @@ else:
     _IMPORT_ERROR = None
 
 _ARGS = {"db", "playbook", "hosts", "failed_hosts", "keep_facts_runs", "fact_name"}
+
+
+def _private_fact_cache() -> None:
+    """The jsonfile fact cache (ansible.cfg fact_caching_connection) maps software per host; ansible creates it
+    with the umask's modes. Make its directory 0700 and its files 0600 (an existing cache of an older run too)."""
+    if C.CACHE_PLUGIN not in ("jsonfile", "ansible.builtin.jsonfile") or not C.CACHE_PLUGIN_CONNECTION:
+        return
+    cache_dir = os.path.expanduser(str(C.CACHE_PLUGIN_CONNECTION))
+    if not os.path.isdir(cache_dir):
+        return
+    try:
+        _filemodes.private_dir(cache_dir)
+        for entry in os.scandir(cache_dir):
+            if entry.is_file(follow_symlinks=False):
+                _filemodes.private_file(entry.path)
+    except OSError as exc:
+        raise AnsibleActionFail(f"cannot make the fact cache {cache_dir} private (0700): {exc}") from None
 
 
 class ActionModule(ActionBase):
@@ -76,6 +95,8 @@ class ActionModule(ActionBase):
                           hosts_ok=sum(1 for r in results.values() if r["status"] == "ok"), changes={},
                           summary=[f"check mode: no history database at {db} yet; every host would be a first run"])
             return result
+        if not self._task.check_mode:
+            _private_fact_cache()
         try:
             with _history.History(db) as hist:
                 if self._task.check_mode:

@@ -103,7 +103,10 @@ def test_dry_run_records_announcements_writes_site_and_eml_but_marks_nothing_sen
         assert {x["status"] for x in s.deliveries()} == {"pending", "not-notified"}
     site = tmp_path / "out" / "site"
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == [
-        "feed.atom", "index.html", "notices/php-8.5.html", "notices/wordpress-7.1.html"]
+        ".s4-release-watch.json", "feed.atom", "index.html", "notices/php-8.5.html", "notices/wordpress-7.1.html"]
+    assert json.loads((site / ".s4-release-watch.json").read_text())["entries"] == [
+        ".s4-release-watch.json", "feed.atom", "index.html", "notices", "notices/php-8.5.html",
+        "notices/wordpress-7.1.html"]
 
     again = run(hostvars, opts(tmp_path, history_db, catalog_dir), engine=engine)
     assert not again["changed"] and again["new_announcements"] == []
