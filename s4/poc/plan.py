@@ -201,8 +201,13 @@ def build(
     profile: Mapping[str, Any],
     versions: Mapping[str, Mapping[str, str]],
     webserver: str | None = None,
+    existing_pocs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The plan of the POC of ``source`` (or of its site ``site``); raises :class:`PlanError` to refuse.
+
+    ``existing_pocs`` are the ``s4_poc`` records of the POC inventory entries (``{name: {source, site, client}}``): a
+    POC created before names carried a hash keeps its name (:func:`_legacy_name`) when its entry records exactly this
+    client, source and site, so a rerun, the go-live's final sync and the teardown keep working on it.
 
     Tenant isolation (docs/SECURITY.md, issue #13 finding 6): a POC holds one client's data only. A whole-host POC of
     a host whose sites belong to several clients is refused (plan one POC per site); a site's POC copies only that
@@ -250,6 +255,10 @@ def build(
         )
     client = clients[0]
     name = poc_name(client, site or source)
+    legacy = _legacy_name(client, site or source)
+    rec = (existing_pocs or {}).get(legacy) or {}
+    if rec and (rec.get("client"), rec.get("source"), rec.get("site") or None) == (client, source, site or None):
+        name = legacy
 
     plan_sites: list[dict[str, Any]] = []
     databases: list[dict[str, Any]] = []
@@ -338,7 +347,7 @@ def build(
         raise PlanError(f"two sites of {source} get the same pool user: {users}")
     return {
         "name": name,
-        "legacy_name": _legacy_name(client, site or source),
+        "legacy_name": legacy,
         "source": source,
         "source_address": address,
         "client": client,

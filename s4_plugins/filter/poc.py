@@ -56,13 +56,17 @@ def poc_plan(hostvars: Any, source: str, site: str | None, in_scope: Any, domain
     _need()
     wanted = ("s4_service", "s4_in_scope", "s4_sites", "ansible_host")
     hv: dict[str, dict[str, Any]] = {}
+    pocs: dict[str, dict[str, Any]] = {}  # POC inventory entries: a POC named before the hash suffix keeps its name
     for host in hostvars:
         vars_ = hostvars[host]
         if "s4_service" in vars_:
             hv[str(host)] = {k: _plain(vars_[k]) for k in wanted if k in vars_}
+        elif isinstance(vars_.get("s4_poc"), Mapping):
+            pocs[str(host)] = {k: _plain(vars_["s4_poc"].get(k)) for k in ("source", "site", "client")}
     try:
         return _plan.build(str(source or ""), hv, list(in_scope or []), site=site or None, domain=str(domain),
-                           profile=_plain(profile), versions=_plain(versions), webserver=webserver or None)
+                           profile=_plain(profile), versions=_plain(versions), webserver=webserver or None,
+                           existing_pocs=pocs)
     except _plan.PlanError as exc:
         raise AnsibleFilterError(str(exc)) from None
 

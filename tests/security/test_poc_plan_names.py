@@ -387,3 +387,17 @@ def test_other_tenants_wordpress_config_on_the_source_never_reaches_a_one_site_p
         assert {n["path"] for n in acme.report["not_copied"]} >= {"/etc/wordpress", "/var/lib/wordpress"}
     finally:
         ssh(acme.source, f"rm -rf {FOREIGN_CONFIG} {FOREIGN_DATA}", check=False)
+
+
+def test_legacy_poc_keeps_its_name_only_for_its_own_client_source_and_site() -> None:
+    # a POC created before the hash suffix (its inventory entry records client, source and site) keeps its name, so
+    # go-live and teardown still find it; the colliding other pair never takes it over
+    existing = {"poc-acme-corp-blog": {"client": "acme", "source": "shared-09", "site": "corp-blog"}}
+    sites = [_wp("corp-blog", "acme", "a.example", "db1")]
+    own = poc_plan.build("shared-09", _hostvars(sites), ["shared-09"], site="corp-blog", domain="smartt.example",
+                         profile=PROFILE, versions=VERSIONS, existing_pocs=existing)
+    assert own["name"] == "poc-acme-corp-blog"
+    other = poc_plan.build("shared-09", _hostvars([_wp("blog", "acme-corp", "b.example", "db2")]), ["shared-09"],
+                           site="blog", domain="smartt.example", profile=PROFILE, versions=VERSIONS,
+                           existing_pocs=existing)
+    assert other["name"] != "poc-acme-corp-blog" and other["name"].startswith("poc-acme-corp-blog-")
