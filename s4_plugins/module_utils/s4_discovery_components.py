@@ -221,8 +221,11 @@ def _inside(path, top):
 
 def open_regular(path, within=None):
     """(fd, stat) of a regular file opened read-only; raises OSError. The last component must not be a symlink;
-    a FIFO/device is refused without blocking; with ``within`` the file actually opened must lie in that tree
-    (its real path, checked on the open descriptor, so a directory swapped for a symlink cannot redirect it)."""
+    a FIFO/device is refused without blocking. With ``within``, a file reached through a symlinked directory
+    that lies outside that tree is read only when it is owned by root (system/package files: Debian's
+    roundcube links program/ to /usr/share/roundcube) or by the owner of the tree itself; another user's file
+    is refused. Checked on the open descriptor (its real path and owner), so a directory swapped for a symlink
+    during the check cannot redirect it."""
     fd = os.open(path, _O_SAFE)
     try:
         st = os.fstat(fd)
@@ -233,8 +236,9 @@ def open_regular(path, within=None):
                 real = os.readlink("/proc/self/fd/%d" % fd)
             except OSError:
                 real = os.path.realpath(path)
-            if not _inside(real, os.path.realpath(within)):
-                raise OSError(1, "resolves outside %s (-> %s)" % (within, real))
+            top = os.path.realpath(within)
+            if not _inside(real, top) and st.st_uid != 0 and st.st_uid != os.stat(top).st_uid:
+                raise OSError(1, "resolves outside %s to a file of uid %d (-> %s)" % (within, st.st_uid, real))
         return fd, st
     except BaseException:
         os.close(fd)

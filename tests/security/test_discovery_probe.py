@@ -222,6 +222,7 @@ def test_tenant_java_is_identified_from_its_release_file_without_running_it(host
 def test_tenant_release_file_symlinked_to_another_tree_is_not_read(host: Path, tmp_path: Path) -> None:
     secret = _dirs(host / "home" / "victim", 0o700, OTHER_TENANT) / "release"
     secret.write_text('JAVA_VERSION="99.0.1"\n')
+    os.chown(secret, OTHER_TENANT, OTHER_TENANT)
     jdk = _dirs(host / "home" / "evil" / "jdk", 0o755, TENANT)
     (jdk / "release").symlink_to(secret)
     (_dirs(jdk / "bin", 0o755, TENANT) / "java").write_bytes(b"\x7fELF" + b"\x00" * 60)
@@ -274,23 +275,34 @@ def test_fifo_planted_as_tomcat_release_notes_does_not_hang_discovery(tmp_path: 
 
 
 def test_wordpress_marker_symlinked_into_another_tenants_tree_is_not_read(tmp_path: Path) -> None:
-    victim = tmp_path / "victim" / "site"
-    (victim / "wp-includes").mkdir(parents=True)
+    victim = _dirs(tmp_path / "victim" / "site", 0o755, OTHER_TENANT)
+    _dirs(victim / "wp-includes", 0o755, OTHER_TENANT)
     (victim / "wp-includes" / "version.php").write_text("<?php\n$wp_version = '9.9.9-victim';\n")
-    evil = tmp_path / "evil" / "site"
-    evil.mkdir(parents=True)
+    os.chown(victim / "wp-includes" / "version.php", OTHER_TENANT, OTHER_TENANT)
+    evil = _dirs(tmp_path / "evil" / "site", 0o755, TENANT)
     (evil / "wp-includes").symlink_to(victim / "wp-includes")
+    os.lchown(evil / "wp-includes", TENANT, TENANT)
     apps, _libs, _walk, _warns = st.walk_docroot(str(evil), 8, 1000, float("inf"))
     assert not any(a.get("version") == "9.9.9-victim" for a in apps)
 
 
+def test_app_files_symlinked_to_a_root_owned_package_tree_are_still_read(tmp_path: Path) -> None:
+    """Debian's roundcube: /var/lib/roundcube/program -> /usr/share/roundcube/program (root-owned)."""
+    pkg = _dirs(tmp_path / "usr" / "share" / "roundcube" / "program" / "include")
+    (pkg / "iniset.php").write_text("<?php\ndefine('RCMAIL_VERSION', '1.4.15');\n")
+    site = _dirs(tmp_path / "var" / "lib" / "roundcube")
+    (site / "program").symlink_to(pkg.parent)
+    apps, _libs, _walk, _warns = st.walk_docroot(str(site), 8, 1000, float("inf"))
+    assert [(a["product"], a["version"]) for a in apps] == [("roundcube", "1.4.15")]
+
+
 def test_package_lock_symlinked_to_another_tenant_is_not_read(tmp_path: Path) -> None:
-    victim = tmp_path / "www" / "victim"
-    victim.mkdir(parents=True)
+    victim = _dirs(tmp_path / "www" / "victim", 0o755, OTHER_TENANT)
     (victim / "package-lock.json").write_text(json.dumps(
         {"packages": {"node_modules/victim-private-lib": {"version": "6.6.6"}}}))
-    evil = tmp_path / "www" / "evil"
-    (evil / "public").mkdir(parents=True)
+    os.chown(victim / "package-lock.json", OTHER_TENANT, OTHER_TENANT)
+    evil = _dirs(tmp_path / "www" / "evil", 0o755, TENANT)
+    _dirs(evil / "public", 0o755, TENANT)
     (evil / "package-lock.json").symlink_to(victim / "package-lock.json")
     apps, libs, _walk, _warns = st.walk_docroot(str(evil / "public"), 8, 1000, float("inf"))
     assert "victim-private-lib" not in json.dumps([apps, libs])
