@@ -14,6 +14,8 @@ from typing import Any
 
 import jinja2
 
+from s4.redact import failure_message, redact
+
 SCHEMA = 1
 APP_UPGRADE_NOTE = (
     "After a schema upgrade the application's database on the POC differs from the source by design; the integrity "
@@ -21,7 +23,6 @@ APP_UPGRADE_NOTE = (
     "application traffic)."
 )
 COMPONENT_PRODUCTS = ("php", "mariadb", "mysql", "postgresql", "nginx", "apache-http-server", "debian")
-_SECRET_KEYS = ("password", "passwd", "secret", "token")
 
 
 def _verdict(engine: Any, product: str, version: str | None, distro: str | None, as_of: date | None) -> dict[str, Any]:
@@ -159,14 +160,28 @@ def _spec(rng: Any) -> str:
 
 
 def _scrub(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {
-            k: ("<redacted>" if any(s in str(k).lower() for s in _SECRET_KEYS) else _scrub(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_scrub(v) for v in value]
-    return value
+    """Every secret out of the report: keys naming one, credential-looking text (s4.redact, the one redaction
+    used by every report writer)."""
+    return redact(value)
+
+
+def _failed_step(step: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The failure as reported: step, host, task, resume and a safe message. A raw ``result``
+    (``ansible_failed_result``, uncensored even for a no_log task) is reduced by :func:`s4.redact.failure_message`
+    and never kept."""
+    if not step:
+        return None
+    out = {k: v for k, v in step.items() if k not in ("result", "no_log")}
+    if step.get("result"):
+        out["message"] = failure_message(step["result"], task_no_log=_truthy(step.get("no_log")))
+    return out
+
+
+def _truthy(value: Any) -> bool:
+    """no_log as ansible_failed_task carries it: a bool, or anything else (an unrendered template) counts as on."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "no", "0", "off")
+    return bool(value)
 
 
 def build(
@@ -202,7 +217,7 @@ def build(
             "targets": plan.get("versions", {}),
             "vm": dict(vm),
             "status": "passed" if passed else "failed",
-            "failed_step": dict(failed_step) if failed_step else None,
+            "failed_step": _failed_step(failed_step),
             "versions": versions_table(before, after, engine=engine, as_of=as_of),
             "apps": apps_of(before),
             "integrity": dict(integrity),
