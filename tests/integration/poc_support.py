@@ -6,16 +6,23 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from s4.filemodes import private_dir
 from s4.lab import topology
 
 ROOT = topology.ROOT
 INVENTORY_POC = ROOT / "inventories" / "lab" / "poc"
+TEST_LOG_ROOT = ROOT / ".cache" / "s4" / "test-logs"
+LOG_KEEP_DAYS = 7
+_SESSION_LOG_DIR: Path | None = None
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 MANIFEST_PY = (
     "import sys, json; sys.path.insert(0, '/tmp/s4poc-test'); import s4_manifest as m; "
@@ -36,9 +43,39 @@ def pve_env() -> dict[str, str]:
     return env
 
 
+def session_log_dir() -> Path:
+    """The directory (0700) where every :func:`playbook` run of this test session appends its output, for the
+    secrets grep (tests/security/test_secrets_grep.py); ``$S4_TEST_LOG_DIR`` overrides it. Sessions older than
+    LOG_KEEP_DAYS are removed when a new one starts."""
+    global _SESSION_LOG_DIR
+    if _SESSION_LOG_DIR is None:
+        override = os.environ.get("S4_TEST_LOG_DIR")
+        if not override and TEST_LOG_ROOT.is_dir():
+            for old in TEST_LOG_ROOT.glob("session-*"):
+                if old.is_dir() and time.time() - old.stat().st_mtime > LOG_KEEP_DAYS * 86400:
+                    shutil.rmtree(old, ignore_errors=True)
+        d = Path(override) if override else TEST_LOG_ROOT / f"session-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        private_dir(d)
+        _SESSION_LOG_DIR = d
+    return _SESSION_LOG_DIR
+
+
+def _log_run(cmd: list[str], p: subprocess.CompletedProcess[str]) -> None:
+    fd = os.open(session_log_dir() / "playbooks.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(f"===== {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(cmd[1:])} (rc {p.returncode})\n")
+        fh.write(p.stdout)
+        fh.write("\n----- stderr\n")
+        fh.write(p.stderr)
+        fh.write("\n")
+
+
 def playbook(name: str, *extra: str, env: dict[str, str] | None = None) -> tuple[int, str, dict[str, dict[str, int]]]:
-    cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}", *extra]
+    """Run playbooks/NAME at -vvv (the most the toolkit may ever print: the secrets grep reads it all); the output
+    is returned and appended to the session log (:func:`session_log_dir`)."""
+    cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-vvv", f"playbooks/{name}", *extra]
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env or pve_env(), timeout=1800)
+    _log_run(cmd, p)
     recap = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
                           "failed": int(m.group(5))} for m in RECAP.finditer(p.stdout)}
     return p.returncode, p.stdout + p.stderr, recap
