@@ -202,3 +202,54 @@ def test_teardown_cannot_destroy_a_tagged_vm_with_another_vmid_than_given(pve: d
     rc, out = teardown_with_other_inventory(pve, "-e", "s4_poc_vmid=120")
     assert rc != 0 and "recorded vmid 120" in out, out[-3000:]
     assert pve["state"].get(121) is not None
+
+
+# ------------------------------------------------------------------------------------------------ on the lab
+def _lab_api() -> Any:
+    from poc_support import pve_env  # tests/integration, on sys.path through tests/conftest.py
+    from proxmoxer import ProxmoxAPI
+
+    env = pve_env()
+    return ProxmoxAPI(env["PVE_HOST"], port=int(env["PVE_PORT"]), user=env["PVE_USER"],
+                      token_name=env["PVE_TOKEN_ID"], token_value=env["PVE_TOKEN_SECRET"], verify_ssl=env["PVE_CA"])
+
+
+@pytest.mark.integration
+def test_lab_teardown_with_the_cmdb_only_cannot_destroy_the_acme_poc_tagged_live(acme: Any) -> None:
+    """The session's acme POC, tagged live through the Proxmox API (as the switch does): poc_teardown.yml run with
+    an inventory that lacks the POC's entry and golive file (-i the CMDB alone) is refused, the VM stays."""
+    from poc_support import playbook, podman_names, vm_container
+
+    assert acme.vmid is not None
+    vm = _lab_api().nodes("pve").qemu(acme.vmid)
+    tags = str(vm.config.get().get("tags", ""))
+    vm.config.put(tags=tags + ";s4-live")
+    try:
+        rc, out, _ = playbook("poc_teardown.yml", "-i", str(ROOT / "inventories" / "lab" / "cmdb.yml"),
+                              "-e", f"s4_poc_name={acme.name}")
+        assert rc != 0 and "is marked live on Proxmox" in out, out[-3000:]
+        rc, out, _ = playbook("poc_provision.yml", *acme.extra)
+        assert rc != 0 and "is marked live on Proxmox" in out, out[-3000:]
+    finally:
+        vm.config.put(tags=tags)
+    assert vm_container(acme.vmid) in podman_names()
+
+
+@pytest.mark.integration
+def test_lab_teardown_and_sync_are_refused_while_the_source_holds_the_go_live_state(acme: Any, ssh: Any) -> None:
+    """The source's state.json (left by a switch) alone stops the teardown and the sync, even with the POC's
+    golive file gone and no marker on the VM."""
+    from poc_support import playbook, podman_names, vm_container
+
+    assert acme.vmid is not None
+    d = f"/var/lib/s4-golive/{acme.name}"
+    had_root = ssh(acme.source, "test -d /var/lib/s4-golive", check=False).returncode == 0
+    ssh(acme.source, f"mkdir -p {d} && echo '{{}}' > {d}/state.json")
+    try:
+        rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={acme.name}")
+        assert rc != 0 and "holds the go-live state" in out and "Nothing was removed" in out, out[-3000:]
+        rc, out, recap = playbook("poc_provision.yml", *acme.extra)
+        assert rc != 0 and "holds the go-live state" in out and acme.name not in recap, out[-3000:]
+    finally:
+        ssh(acme.source, f"rm -rf {d}" + ("" if had_root else " && rmdir /var/lib/s4-golive"))
+    assert vm_container(acme.vmid) in podman_names()
