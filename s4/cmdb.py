@@ -301,6 +301,13 @@ def _host_label(name: Any) -> str:
         return f"host {name!r}"
 
 
+def _client_label(cid: Any) -> str:
+    try:
+        return f"client {names.check_client_id(cid)}"
+    except names.UnsafeName:
+        return f"client {cid!r}"
+
+
 def _name(ctx: _Ctx, where: str, fld: str, check: Any, value: Any, what: str) -> bool:
     """Run an ``s4.names.check_*`` on ``value``; report the refusal (once per value) and return whether it passed."""
     try:
@@ -356,7 +363,7 @@ def _refuse_templates(ctx: _Ctx, data: dict[str, Any]) -> None:
         if len(path) >= 2 and path[0] == "hosts":
             where, fld = _host_label(path[1]), _path_label(path[2:]) or "name"
         elif len(path) >= 2 and path[0] == "clients":
-            where, fld = f"client {path[1]!r}", _path_label(path[2:]) or "id"
+            where, fld = _client_label(path[1]), _path_label(path[2:]) or "id"
         else:
             where, fld = "", "cmdb." + _path_label(path)
         ctx.err(where, fld, f"{text[:80]!r} is refused: holds a Jinja marker ({{{{, {{% or {{#}}); CMDB data is "
@@ -573,7 +580,7 @@ def validate(data: Any, source: str = "<cmdb>", allow_vars: Iterable[str] | None
         ctx.err("", "cmdb.clients", "must be a mapping of client id -> {name, contacts}")
         raw_clients = {}
     for cid, c in raw_clients.items():
-        if not _name(ctx, f"client {cid!r}", "id", names.check_client_id, cid, "client id"):
+        if not _name(ctx, _client_label(cid), "id", names.check_client_id, cid, "client id"):
             continue
         where = f"client {cid}"
         if not isinstance(c, dict):
