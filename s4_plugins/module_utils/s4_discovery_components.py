@@ -7,6 +7,7 @@ import glob
 import os
 import re
 import stat
+import struct
 import subprocess
 import time
 
@@ -259,14 +260,132 @@ def is_elf(path):
         return False
 
 
+def _dir_chain_problem(d, top):
+    """Why directory ``d`` (a real path) or one above it up to ``top`` could be changed by a non-root user."""
+    top_real = os.path.realpath(top).rstrip("/") or "/"
+    while True:
+        try:
+            dst = os.lstat(d)
+        except OSError as exc:
+            return "directory %s unreadable: %s" % (d, exc.strerror or exc)
+        if not stat.S_ISDIR(dst.st_mode):
+            return "directory %s is not a real directory" % d
+        if dst.st_uid != 0:
+            return "directory %s owned by uid %d, not root" % (d, dst.st_uid)
+        if dst.st_mode & 0o022:
+            return "directory %s is group/world-writable (mode %04o)" % (d, stat.S_IMODE(dst.st_mode))
+        if d == top_real or d == "/":
+            return None
+        d = os.path.dirname(d)
+
+
+def _file_problem(st):
+    if st.st_uid != 0:
+        return "file owned by uid %d, not root" % st.st_uid
+    if st.st_mode & 0o022:
+        return "file is group/world-writable (mode %04o)" % stat.S_IMODE(st.st_mode)
+    return None
+
+
+def elf_load_refs(fd):
+    """(interpreter, [DT_RPATH/DT_RUNPATH entries]) of the ELF open on ``fd``: what the dynamic loader takes
+    from outside the file itself. (None, []) when it is not an ELF or the headers are out of range."""
+    def at(off, n):
+        return os.pread(fd, n, off)
+
+    h = at(0, 64)
+    if len(h) < 52 or h[:4] != b"\x7fELF" or h[4] not in (1, 2) or h[5] not in (1, 2):
+        return None, []
+    e = "<" if h[5] == 1 else ">"
+    if h[4] == 2:
+        phoff = struct.unpack(e + "Q", h[32:40])[0]
+        phentsize, phnum = struct.unpack(e + "HH", h[54:58])
+        phfmt, dfmt = e + "IIQQQQQQ", e + "qQ"
+    else:
+        phoff = struct.unpack(e + "I", h[28:32])[0]
+        phentsize, phnum = struct.unpack(e + "HH", h[42:46])
+        phfmt, dfmt = e + "IIIIIIII", e + "iI"
+    loads, interp, dyn = [], None, None
+    for i in range(min(phnum, 256)):
+        raw = at(phoff + i * phentsize, struct.calcsize(phfmt))
+        if len(raw) < struct.calcsize(phfmt):
+            break
+        f = struct.unpack(phfmt, raw)
+        if h[4] == 2:
+            ptype, off, vaddr, filesz = f[0], f[2], f[3], f[5]
+        else:
+            ptype, off, vaddr, filesz = f[0], f[1], f[2], f[4]
+        if ptype == 1:
+            loads.append((vaddr, off, filesz))
+        elif ptype == 3:
+            interp = at(off, min(filesz, 4096)).split(b"\0")[0].decode("utf-8", "replace")
+        elif ptype == 2:
+            dyn = (off, min(filesz, 65536))
+    rpaths = []
+    if dyn:
+        raw = at(dyn[0], dyn[1])
+        size = struct.calcsize(dfmt)
+        strtab, offs = None, []
+        for j in range(0, len(raw) - size + 1, size):
+            tag, val = struct.unpack(dfmt, raw[j:j + size])
+            if tag == 0:
+                break
+            if tag == 5:
+                strtab = val
+            elif tag in (15, 29):  # DT_RPATH, DT_RUNPATH
+                offs.append(val)
+        base = None
+        for vaddr, off, filesz in loads:
+            if strtab is not None and vaddr <= strtab < vaddr + filesz:
+                base = off + (strtab - vaddr)
+                break
+        if base is not None:
+            for o in offs:
+                text = at(base + o, 4096).split(b"\0")[0].decode("utf-8", "replace")
+                rpaths.extend(text.split(":"))
+    return interp, rpaths
+
+
+def _load_refs_problem(fd, real, top):
+    """Why the loader would take code a non-root user controls: its interpreter or a RPATH/RUNPATH directory."""
+    interp, rpaths = elf_load_refs(fd)
+    top_real = os.path.realpath(top)
+    if interp:
+        ireal = os.path.realpath(interp)
+        try:
+            ifd, ist = open_regular(ireal)
+            os.close(ifd)
+        except OSError as exc:
+            return "ELF interpreter %s: %s" % (interp, exc.strerror or exc)
+        why = _file_problem(ist) or _dir_chain_problem(os.path.dirname(ireal), top if _inside(ireal, top_real)
+                                                       else "/")
+        if why:
+            return "ELF interpreter %s: %s" % (interp, why)
+    origin = os.path.dirname(real)
+    for entry in rpaths:
+        if not entry:
+            continue
+        d = entry.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
+        if "$" in d:
+            return "RPATH/RUNPATH entry %s cannot be checked" % entry
+        d = os.path.realpath(os.path.join("/", d))  # relative entries: to the probe's cwd, /
+        while not os.path.lexists(d) and d != "/":
+            d = os.path.dirname(d)  # a missing directory: whoever may create it
+        why = _dir_chain_problem(d, top if _inside(d, top_real) else "/")
+        if why:
+            return "RPATH/RUNPATH %s: %s" % (entry, why)
+    return None
+
+
 def trust_problem(path, top="/"):
     """Why ``path`` must not be executed as root, or None when it may be.
 
     Returns (problem, owner_uid, real_path). Trusted = the real file is a regular file owned by root and not
-    group/world-writable, and every directory from it up to ``top`` (``/`` on a host; a fixture root in tests)
-    is a real directory owned by root and not group/world-writable: then no other user can change what runs.
-    Checked on an open descriptor (fstat) plus lstat of each directory, then the descriptor is compared with the
-    path again, so a swap during the check is seen.
+    group/world-writable, every directory from it up to ``top`` (``/`` on a host; a fixture root in tests)
+    is a real directory owned by root and not group/world-writable, and so are the ELF interpreter and the
+    RPATH/RUNPATH directories it names: then no other user can change what runs. Checked on an open
+    descriptor (fstat) plus lstat of each directory, then the descriptor is compared with the path again, so
+    a swap during the check is seen.
     """
     real = os.path.realpath(path)
     if not _inside(real, os.path.realpath(top)):
@@ -276,27 +395,10 @@ def trust_problem(path, top="/"):
     except OSError as exc:
         return "cannot open: %s" % (exc.strerror or exc), None, real
     try:
-        if st.st_uid != 0:
-            return "file owned by uid %d, not root" % st.st_uid, st.st_uid, real
-        if st.st_mode & 0o022:
-            return "file is group/world-writable (mode %04o)" % stat.S_IMODE(st.st_mode), st.st_uid, real
-        top_real = os.path.realpath(top).rstrip("/") or "/"
-        d = os.path.dirname(real)
-        while True:
-            try:
-                dst = os.lstat(d)
-            except OSError as exc:
-                return "directory %s unreadable: %s" % (d, exc.strerror or exc), st.st_uid, real
-            if not stat.S_ISDIR(dst.st_mode):
-                return "directory %s is not a real directory" % d, st.st_uid, real
-            if dst.st_uid != 0:
-                return "directory %s owned by uid %d, not root" % (d, dst.st_uid), dst.st_uid, real
-            if dst.st_mode & 0o022:
-                return ("directory %s is group/world-writable (mode %04o)" % (d, stat.S_IMODE(dst.st_mode)),
-                        dst.st_uid, real)
-            if d == top_real or d == "/":
-                break
-            d = os.path.dirname(d)
+        why = (_file_problem(st) or _dir_chain_problem(os.path.dirname(real), top)
+               or _load_refs_problem(fd, real, top))
+        if why:
+            return why, st.st_uid, real
         try:
             again = os.lstat(real)
         except OSError as exc:

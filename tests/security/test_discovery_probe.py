@@ -41,11 +41,14 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="planting files owned 
 
 
 def marker_elf(marker: str, banner: bytes = b"PHP 8.1.2 (cli) (built: Jan  1 2024) ( NTS )\n",
-               rodata: bytes = b"X-Powered-By: PHP/8.1.2\x00") -> bytes:
+               rodata: bytes = b"X-Powered-By: PHP/8.1.2\x00", runpath: str | None = None) -> bytes:
     """A minimal static x86-64 Linux ELF: open(marker, O_CREAT|O_WRONLY|O_TRUNC) and write "pwned", print
-    ``banner`` on stdout, exit 0. ``rodata`` is carried as data (the version string a real binary has)."""
+    ``banner`` on stdout, exit 0. ``rodata`` is carried as data (the version string a real binary has).
+    ``runpath``: a PT_DYNAMIC with DT_RUNPATH as a dynamically linked build would carry (the kernel ignores it
+    here, the file still runs)."""
     base = 0x400000
-    hdr = 64 + 56
+    phnum = 2 if runpath else 1
+    hdr = 64 + 56 * phnum
     code = bytearray()
     fix: list[tuple[int, str]] = []
 
@@ -75,11 +78,20 @@ def marker_elf(marker: str, banner: bytes = b"PHP 8.1.2 (cli) (built: Jan  1 202
         blob += val
     for off, label in fix:
         code[off:off + 4] = struct.pack("<i", labels[label] - (off + 4))
+    dyn_phdr = b""
+    if runpath:
+        strtab = hdr + len(code) + len(blob)
+        blob += b"\x00" + runpath.encode() + b"\x00"
+        blob += b"\x00" * (-(hdr + len(code) + len(blob)) % 8)
+        dyn = hdr + len(code) + len(blob)
+        entries = struct.pack("<qQqQqQ", 5, base + strtab, 29, 1, 0, 0)  # DT_STRTAB, DT_RUNPATH, DT_NULL
+        blob += entries
+        dyn_phdr = struct.pack("<IIQQQQQQ", 2, 6, dyn, base + dyn, base + dyn, len(entries), len(entries), 8)
     size = hdr + len(code) + len(blob)
     ehdr = (b"\x7fELF\x02\x01\x01" + b"\x00" * 9
-            + struct.pack("<HHIQQQIHHHHHH", 2, 0x3E, 1, base + hdr, 64, 0, 0, 64, 56, 1, 0, 0, 0))
+            + struct.pack("<HHIQQQIHHHHHH", 2, 0x3E, 1, base + hdr, 64, 0, 0, 64, 56, phnum, 0, 0, 0))
     phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
-    return ehdr + phdr + bytes(code + blob)
+    return ehdr + phdr + dyn_phdr + bytes(code + blob)
 
 
 needs_x86_64 = pytest.mark.skipif(platform.machine() != "x86_64", reason="the planted ELF is x86-64 code")
@@ -161,6 +173,28 @@ def test_root_owned_php_below_a_tenant_owned_directory_is_not_executed(host: Pat
     facts = _gather(host)
     assert not marker.exists(), "a binary below a tenant's directory ran as root"
     assert any("/home/evil/bin/php" in w and f"owned by uid {TENANT}" in w for w in facts["warnings"])
+
+
+@needs_x86_64
+def test_root_owned_php_loading_libraries_from_a_world_writable_runpath_is_not_executed(
+        host: Path, tmp_path: Path) -> None:
+    """The binary is protected but its RUNPATH ($ORIGIN/../lib) is not: a tenant drops libc.so.6 there."""
+    marker = tmp_path / "pwned"
+    prefix = _dirs(host / "opt" / "php81")
+    _dirs(prefix / "lib", 0o777)
+    php = _plant(_dirs(prefix / "bin") / "php", marker, runpath="$ORIGIN/../lib")
+    fd = os.open(php, os.O_RDONLY)
+    try:
+        assert comp.elf_load_refs(fd) == (None, ["$ORIGIN/../lib"])
+    finally:
+        os.close(fd)
+    facts = _gather(host)
+    assert not marker.exists(), "a binary whose library directory any user can write ran as root"
+    assert any("/opt/php81/bin/php not executed" in w and "RPATH/RUNPATH $ORIGIN/../lib" in w
+               and "group/world-writable" in w for w in facts["warnings"]), facts["warnings"]
+    (prefix / "lib").chmod(0o755)  # the same binary with a protected library directory is run
+    facts = _gather(host)
+    assert marker.exists() and [c["detected_by"] for c in _php(facts)] == ["probe-root"]
 
 
 @needs_x86_64
