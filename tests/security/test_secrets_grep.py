@@ -106,7 +106,9 @@ def _collect(acme: Poc, ssh: Callable[..., Any], smtp_password: str) -> dict[str
 @pytest.mark.integration
 def test_no_generated_secret_in_any_output_report_fact_cache_or_history(acme: Poc, ssh: Callable[..., Any],
                                                                          tmp_path: Path) -> None:
-    assert acme.runs and acme.runs[-1][0] == 0, "the acme POC was not provisioned"
+    # a provision that failed after the VM and its credentials exist is grepped too (its failure report and
+    # console output are exactly what must stay clean); one that got nowhere is not a test
+    assert acme.runs and acme.vmid is not None, "the acme POC VM was not created"
     env = pve_env()
     for name, extra in (("gather_software.yml", ()), ("eol_report.yml", ()), ("release_watch.yml", ())):
         rc, _, _ = playbook(name, *extra, env=env)
