@@ -71,6 +71,11 @@ ALLOWABLE_ANSIBLE_VARS: dict[str, str] = {
     "ansible_ssh_pipelining": _BOOL,
 }
 LOGIN_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")             # a POSIX login as ssh's remote user
+# ``s4_*`` is the toolkit's own namespace: role defaults and playbook switches (s4_data_migrate_follow_links,
+# s4_webstack_pool_system_accounts_allowed, s4_poc_*, ...) that host vars from the inventory would override. The
+# CMDB may not set them; ``s4_lab_*`` (the lab's metadata, e.g. s4_lab_container) is the one exception.
+TOOLKIT_PREFIX = "s4_"
+TOOLKIT_METADATA_PREFIX = "s4_lab_"
 # Jinja globals that reach lookup plugins (``pipe`` runs a shell command on the controller): refused in the
 # constructable options (compose / groups / keyed_groups) of a CMDB file. ansible-core 2.19's sandbox already
 # refuses ``__class__``-style attribute access.
@@ -416,6 +421,10 @@ def _allow_list(ctx: _Ctx, allow_vars: Any) -> set[str]:
     return out
 
 
+def _toolkit_setting(name: str) -> bool:
+    return name.startswith(TOOLKIT_PREFIX) and not name.startswith(TOOLKIT_METADATA_PREFIX)
+
+
 def _host_vars(ctx: _Ctx, where: str, hvars: dict[Any, Any], allowed: set[str]) -> dict[str, Any]:
     """The host's ``vars`` that pass (see ALLOWABLE_ANSIBLE_VARS for the rule); every refusal is reported."""
     out: dict[str, Any] = {}
@@ -428,6 +437,9 @@ def _host_vars(ctx: _Ctx, where: str, hvars: dict[Any, Any], allowed: set[str]) 
         f = f"vars.{k}"
         if k in RESERVED_VARS:
             ctx.err(where, f, "is set by the CMDB plugin and cannot be overridden here")
+        elif _toolkit_setting(k):
+            ctx.err(where, f, "is refused: s4_* variables are the toolkit's own settings (role defaults, playbook "
+                              "switches); set them in group_vars/host_vars or the playbook, not in the CMDB")
         elif k.startswith("ansible_") and k not in ALLOWABLE_ANSIBLE_VARS:
             ctx.err(where, f, "is refused: this connection setting can run commands or choose executables on the "
                               "controller, it is never accepted from the CMDB (not even through allow_vars)")
@@ -488,6 +500,9 @@ def constructed_problems(options: dict[str, Any], source: str = "<cmdb>", allow_
                                          "letter)")
         elif k in RESERVED_VARS:
             ctx.err("", f"compose.{k}", "is set by the CMDB plugin and cannot be overridden here")
+        elif _toolkit_setting(k):
+            ctx.err("", f"compose.{k}", "is refused: s4_* variables are the toolkit's own settings (role defaults, "
+                                        "playbook switches), a CMDB may not compose them")
         elif k.startswith("ansible_") and (k not in ALLOWABLE_ANSIBLE_VARS or k not in allowed):
             ctx.err("", f"compose.{k}", "is refused: connection settings (ansible_*) may be composed only when "
                                         "allow_vars lists them, and settings that run commands or choose "

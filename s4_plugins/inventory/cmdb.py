@@ -22,6 +22,8 @@ description:
     handed to Ansible as untrusted (never templated)."
   - "C(compose), C(groups) and C(keyed_groups) may not use lookups (C(lookup), C(query), C(q)), and C(compose) may
     not set a variable C(vars) could not set."
+  - "Neither C(vars) nor C(compose) may set the toolkit's own settings (C(s4_*) variables: role defaults and
+    playbook switches); C(s4_lab_*) lab metadata is the one exception."
   - "A host's C(vars) may not hold connection settings (C(ansible_*)) unless I(allow_vars) lists them, and only
     C(ansible_port), C(ansible_ssh_port), C(ansible_user), C(ansible_ssh_user), C(ansible_timeout),
     C(ansible_ssh_timeout), C(ansible_ssh_retries), C(ansible_pipelining) and C(ansible_ssh_pipelining) may be
@@ -64,7 +66,7 @@ keyed_groups:
   - key: s4_os
     prefix: os
 compose:
-  s4_site_count: s4_sites | length
+  site_count: s4_sites | length
 cmdb:
   version: 1
   domain: smartt.example

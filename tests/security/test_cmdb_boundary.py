@@ -212,6 +212,22 @@ def test_vars_ansible_port_needs_the_allow_list_and_a_port_number() -> None:
                             "'22 -oProxyCommand=id'"]
 
 
+@pytest.mark.parametrize(("key", "value"), [
+    ("s4_data_migrate_follow_links", True),
+    ("s4_webstack_pool_system_accounts_allowed", ["daemon"]),
+    ("s4_poc_golive_mode", "switch"),
+])
+def test_vars_cannot_flip_the_toolkits_own_security_switches(key: str, value: Any) -> None:
+    d = _doc()
+    _host(d)["vars"] = {key: value, "s4_lab_container": "s4lab-x"}
+    assert _refusals(d) == [HOST + f"vars.{key}: is refused: s4_* variables are the toolkit's own settings (role "
+                            "defaults, playbook switches); set them in group_vars/host_vars or the playbook, not in "
+                            "the CMDB"]
+    d = _doc(compose={key: "true"})
+    assert _refusals(d) == [f"inv/cmdb.yml: compose.{key}: is refused: s4_* variables are the toolkit's own settings "
+                            "(role defaults, playbook switches), a CMDB may not compose them"]
+
+
 def test_vars_with_an_internal_or_invalid_name_is_refused() -> None:
     d = _doc()
     _host(d)["vars"] = {"__s4_webstack_php": "x", "a-b": 1}
@@ -222,12 +238,12 @@ def test_vars_with_an_internal_or_invalid_name_is_refused() -> None:
 def test_compose_cannot_set_ssh_common_args_or_run_a_lookup(tmp_path: Path) -> None:
     marker = tmp_path / "compose-ran"
     d = _doc(compose={"ansible_ssh_common_args": f"'-oProxyCommand=touch {marker}'",
-                      "s4_note": f"lookup('pipe', 'touch {marker}')"},
+                      "note": f"lookup('pipe', 'touch {marker}')"},
              groups={"pwned": f"query('pipe', 'touch {marker}') is truthy"})
     r = _inventory(tmp_path, _write(tmp_path, d))
     assert r.returncode != 0
     assert "compose.ansible_ssh_common_args: is refused" in r.stderr
-    assert "compose.s4_note: " in r.stderr and "uses lookup()" in r.stderr
+    assert "compose.note: " in r.stderr and "uses lookup()" in r.stderr
     assert "groups.pwned: " in r.stderr and "uses query()" in r.stderr
     assert not marker.exists()
 
@@ -254,12 +270,12 @@ def test_jinja_in_site_name_or_vars_is_refused_and_not_run(tmp_path: Path) -> No
     marker = tmp_path / "jinja-ran"
     d = _doc()
     _site(d)["name"] = "{{ lookup('pipe', 'touch " + str(marker) + "') }}"
-    _host(d)["vars"] = {"s4_note": "{% if lookup('pipe', 'touch " + str(marker) + "') %}x{% endif %}"}
+    _host(d)["vars"] = {"note": "{% if lookup('pipe', 'touch " + str(marker) + "') %}x{% endif %}"}
     inv = _write(tmp_path, d)
     r = _inventory(tmp_path, inv)
     assert r.returncode != 0
     assert f"{inv}: host mvps-acme-01: sites[0].name: " in r.stderr and "holds a Jinja marker" in r.stderr
-    assert f"{inv}: host mvps-acme-01: vars.s4_note: " in r.stderr
+    assert f"{inv}: host mvps-acme-01: vars.note: " in r.stderr
     assert not marker.exists()
 
 
@@ -276,13 +292,13 @@ def test_inventory_plugin_data_is_never_templated_even_past_validation(tmp_path:
     data = json.loads(outer["__payload__"])
     hv = data["hosts"]["mvps-acme-01"]["vars"]
     payload = "{{ lookup('pipe', 'touch " + str(marker) + "') }}"
-    hv["s4_note"] = payload
+    hv["note"] = payload
     hv["s4_sites"][0]["name"] = payload
     entry.write_text(json.dumps({"__payload__": json.dumps(data)}))
     p = _playbook(tmp_path, inv, [
-        {"name": "show the note", "ansible.builtin.debug": {"var": "s4_note"}},
+        {"name": "show the note", "ansible.builtin.debug": {"var": "note"}},
         {"name": "use the site name", "ansible.builtin.debug": {"msg": "site {{ s4_sites[0].name }}"}},
-        {"name": "copy the note into a fact", "ansible.builtin.set_fact": {"x": "{{ s4_note }}"}},
+        {"name": "copy the note into a fact", "ansible.builtin.set_fact": {"x": "{{ note }}"}},
         {"name": "show the fact", "ansible.builtin.debug": {"msg": "{{ x }}"}},
     ], connection="local")
     assert p.returncode == 0, p.stdout + p.stderr
