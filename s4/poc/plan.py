@@ -32,6 +32,10 @@ PACKAGED_APPS: dict[tuple[str, str], dict[str, Any]] = {
         # default, shared by every packaged WordPress site of the host that does not set its own): finding 6
         "data_paths": ["/etc/wordpress/config-{domain}.php", "/var/lib/wordpress/wp-content"],
         "shared_paths": ["/var/lib/wordpress/wp-content"],
+        # where links in the copied data may point besides the data itself: Debian links the themes and plugins of
+        # its wordpress-theme-*/-plugin-* packages from wp-content into the package tree (root-owned, no tenant
+        # data); one the target release lacks (twentytwentyone on Debian 13) must come from the source
+        "link_target_roots": ["/usr/share/wordpress/wp-content/themes", "/usr/share/wordpress/wp-content/plugins"],
         "not_copied": [
             {"path": "/etc/wordpress", "reason": "only the site's own config-<domain>.php is copied; the package's "
              "own files (htaccess) come from the target release's package and other sites' configs hold other "
@@ -131,7 +135,7 @@ def site_layout(site: Mapping[str, Any]) -> dict[str, Any]:
     if layout is None:
         return {"packages": [], "debconf": [], "data_paths": [docroot], "config": None, "preview_config": None,
                 "packaged": False, "vhost_docroot": docroot, "vhost": {}, "shared_paths": [], "not_copied": [],
-                "alias_configs": [],
+                "alias_configs": [], "link_target_roots": [],
                 "credential_pattern": CREDENTIAL_PATTERNS.get(app, GENERIC_CREDENTIAL_PATTERN)}
     preview = preview_name(site["name"], str(site.get("_domain", "")))
     config = layout["config"].format(domain=site["domain"])
@@ -149,6 +153,7 @@ def site_layout(site: Mapping[str, Any]) -> dict[str, Any]:
         "vhost_docroot": layout.get("docroot", docroot),
         "vhost": dict(layout.get("vhost", {})),
         "shared_paths": list(layout.get("shared_paths", [])),
+        "link_target_roots": list(layout.get("link_target_roots", [])),
         "not_copied": [dict(n) for n in layout.get("not_copied", [])],
         "alias_configs": alias_configs,
         "credential_pattern": CREDENTIAL_PATTERNS.get(app, GENERIC_CREDENTIAL_PATTERN),
@@ -364,6 +369,10 @@ def build(
         "packages": packages,
         "debconf": debconf,
         "data_paths": _minimal_roots(p for s in plan_sites for p in s["data_paths"]),
+        # package trees links in the copied data may point into (never tenant data): what the link-target copy may
+        # fetch from the source besides data_paths
+        "link_target_roots": _minimal_roots(
+            p for s in chosen for p in site_layout({**s, "_domain": domain})["link_target_roots"]),
         "not_copied": not_copied,
         "tags": ["s4-poc", f"client-{slug(client)}", f"src-{slug(source)}", f"profile-{slug(str(profile.get('name')))}"],
     }

@@ -401,3 +401,13 @@ def test_legacy_poc_keeps_its_name_only_for_its_own_client_source_and_site() -> 
                            site="blog", domain="smartt.example", profile=PROFILE, versions=VERSIONS,
                            existing_pocs=existing)
     assert other["name"] != "poc-acme-corp-blog" and other["name"].startswith("poc-acme-corp-blog-")
+
+
+def test_link_targets_allowed_only_in_package_trees_never_in_other_tenants_data() -> None:
+    # what the link-target copy may fetch besides the data: the WordPress package's theme/plugin trees, root-owned;
+    # never another site's files or a tenant's home
+    pl = _build([ACME, ACME_SHOP], site="acme-blog")
+    assert pl["link_target_roots"] == ["/usr/share/wordpress/wp-content/plugins",
+                                       "/usr/share/wordpress/wp-content/themes"]
+    assert _build([PLAIN, dict(PLAIN, name="other", client="umbrella", docroot="/srv/www/o")],
+                  site="initech-www")["link_target_roots"] == []
