@@ -94,7 +94,7 @@ def test_grant_is_restricted_to_the_forced_command_from_the_target(host, source)
     assert 'command="/usr/local/sbin/s4-migration-pull poc-molecule" ssh-ed25519 ' in line[0]
     allow = source.file("/etc/s4/migration/poc-molecule.json")
     assert allow.mode == 0o600 and allow.user == "root"
-    assert json.loads(allow.content_string)["roots"] == ["/srv/www/site"]
+    assert json.loads(allow.content_string)["roots"] == ["/srv/www/site", "/srv/www/site-config.php"]
 
 
 @pytest.mark.parametrize("command", ["id", "'cat /etc/shadow'", "'bash -c id'",
@@ -143,3 +143,5 @@ def test_revoked_grant_is_gone_and_the_key_refused(host, source):
 def test_protected_files_are_left_alone(host):
     # protected paths (configs the POC rewrote) are neither copied over nor deleted
     assert not host.file("/srv/www/site/config.php").exists
+    # a protected path that is itself a copied root (a site's config file) is not copied over either
+    assert host.file("/srv/www/site-config.php").content_string == "rewritten on the POC\n"
