@@ -30,7 +30,7 @@ def test_link_to_other_tenants_env_is_not_fetched() -> None:
     r = links.classify([("/srv/www/acme/site/x", "../../other-tenant/.env")], ["/srv/www/acme/site"])
     assert r["copy"] == []
     assert r["refused"][0]["target"] == "/srv/www/other-tenant/.env"
-    assert "outside the copied data roots" in r["refused"][0]["reason"]
+    assert "outside the allowed roots" in r["refused"][0]["reason"]
 
 
 def test_absolute_link_to_system_file_is_not_fetched() -> None:
@@ -61,6 +61,18 @@ def test_planted_dangling_links_on_disk_are_classified(tmp_path: Path) -> None:
     r = json.loads(out)
     assert r["copy"] == [str(root / "missing.txt")]
     assert [x["target"] for x in r["refused"]] == [str(tmp_path / "globex" / ".env")]
+
+
+def test_package_dir_named_with_also_allows_its_targets_but_not_escapes(tmp_path: Path) -> None:
+    root = tmp_path / "wp-content"
+    (root / "themes").mkdir(parents=True)
+    (root / "themes" / "t21").symlink_to("/usr/share/wordpress/wp-content/themes/t21-missing")
+    (root / "themes" / "esc").symlink_to("/usr/share/wordpress/wp-content/themes/../../../../../etc/shadow")
+    out = subprocess.run([sys.executable, str(HELPER), "--also=/usr/share/wordpress/wp-content/themes", str(root)],
+                         capture_output=True, text=True, check=True).stdout
+    r = json.loads(out)
+    assert r["copy"] == ["/usr/share/wordpress/wp-content/themes/t21-missing"]
+    assert [x["target"] for x in r["refused"]] == ["/etc/shadow"]
 
 
 def test_link_target_copy_is_off_by_default() -> None:

@@ -2,7 +2,9 @@
 # Shipped by role smartt.s4.s4_data_migrate (ansible.builtin.script on the target): do not edit on a host.
 """Which targets of the symbolic links that dangle after the copy may be fetched from the source.
 
-Usage: s4_link_targets.py ROOT... ; prints JSON {"copy": [target...], "refused": [{link, target, reason}...]}.
+Usage: s4_link_targets.py [--also=ROOT]... ROOT... ; prints JSON {"copy": [target...], "refused": [{link, target,
+reason}...]}. ``--also`` names further roots targets may lie in without being walked (package directories such as
+/usr/share/wordpress/wp-content/themes, which hold no tenant's data).
 
 Walks the copied data roots on this host (the POC) without following links, finds links whose target does not
 exist here, resolves each target against the link's directory (lexically: the target does not exist here) and keeps
@@ -39,7 +41,7 @@ def classify(links, roots):
             refused.append({"link": link, "target": target, "reason": "control character in the target"})
         elif not within(target, roots):
             refused.append({"link": link, "target": target,
-                            "reason": "outside the copied data roots ({}): not copied".format(", ".join(roots))})
+                            "reason": "outside the allowed roots ({}): not copied".format(", ".join(roots))})
         elif target not in copy:
             copy.append(target)
     return {"copy": copy, "refused": refused}
@@ -63,7 +65,8 @@ def dangling_links(roots):
 
 def main(argv):
     roots = [r for r in argv[1:] if r.startswith("/")]
-    json.dump(classify(dangling_links(roots), roots), sys.stdout)
+    also = [a[len("--also="):] for a in argv[1:] if a.startswith("--also=/")]
+    json.dump(classify(dangling_links(roots), roots + also), sys.stdout)
     sys.stdout.write("\n")
     return 0
 
