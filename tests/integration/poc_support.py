@@ -128,6 +128,10 @@ def remove(name: str, env: dict[str, str]) -> tuple[int, str]:
     if (INVENTORY_POC / f"{name}.golive.yml").exists():
         playbook("poc_golive.yml", "-e", f"s4_poc_name={name}", "-e", f"s4_poc_golive_rollback={name}", env=env)
     rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={name}", env=env)
+    if rc != 0 and "roll back first" in out.lower():
+        # marked live on the VM or the source only (a go-live test stopped between marking and the CMDB record)
+        playbook("poc_golive.yml", "-e", f"s4_poc_name={name}", "-e", f"s4_poc_golive_rollback={name}", env=env)
+        rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={name}", env=env)
     return rc, out
 
 
