@@ -41,7 +41,7 @@ STATE = "/var/lib/s4-data-migrate/db"
 VERIFIED = f"/var/lib/s4-poc/verified-{DB}.json"
 RUN_TIMEOUT = 900  # one playbook run on a loaded CI machine
 # the dump's ssh stream (not rsync's, not the shell running it): argv starts with ssh and names mysqldump
-DUMP_SSH = "^ssh .*mysqldump"
+DUMP_SSH = "^ssh .*s4-dump mariadb"
 
 
 def _exec(vmid: int, command: str, *, check: bool = False, timeout: int = 60) -> subprocess.CompletedProcess[str]:
@@ -95,7 +95,7 @@ class Runs:
         self.marker = ""
         self.verified: dict[str, Any] = {}
         self.partial_dirs = ""
-        self.agent_left = True
+        self.grant_left = True
 
 
 def _start(log: Path, *extra: str) -> subprocess.Popen[str]:
@@ -142,7 +142,9 @@ def runs(ssh: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) -> I
         _wait("the VM to stop", lambda: node.status.current.get()["status"] == "stopped", None, 120)
         r.out["stopped"] = _finish(proc, tmp / "a.log")
         r.reports["stopped"] = _report()
-        r.agent_left = (ROOT / ".cache" / "s4" / "poc" / NAME / "agent.sock").exists()
+        # the failure path revokes the POC's migration grant on the source (authorized_keys line and allow file)
+        r.grant_left = ssh(SOURCE, f"grep -qF 's4-poc:{NAME}' /root/.ssh/authorized_keys || "
+                                   f"test -e /etc/s4/migration/{NAME}.json", check=False).returncode == 0
 
         # 2. SSH stream dropped during the database dump (the rerun starts the VM again; the dump is throttled)
         proc = _start(tmp / "b.log", "-e", "s4_poc_bwlimit=8192")
@@ -190,7 +192,7 @@ def test_vm_stopped_mid_copy_fails_with_a_report(runs: Runs) -> None:
     assert rc != 0, out[-3000:]
     step = _assert_failure_report(runs.reports["stopped"], out)
     assert "lost the connection" in step["message"] and "Proxmox reports the VM" in step["message"], step
-    assert not runs.agent_left, "the failed run left the migration agent (operator key) running"
+    assert not runs.grant_left, "the failed run left the POC's migration key authorised on the source"
     # the copy really was partial when the VM stopped
     assert 0 < runs.copied_at_stop < runs.source_count, (runs.copied_at_stop, runs.source_count)
 
