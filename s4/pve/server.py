@@ -15,6 +15,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,20 @@ def serve_forever(server: PVEServer, stop: threading.Event) -> None:
     stop.wait()
     server.shutdown()
     server.server_close()
+
+
+@contextlib.contextmanager
+def serving(api: Api, state_dir: Path, host: str = "127.0.0.1") -> Iterator[int]:
+    """Serve ``api`` with the certificates and realm of ``state_dir`` on a free port of ``host`` in a daemon
+    thread (tests, embedding); yields the port, shuts the server down on exit."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+    srv = PVEServer((host, port), api, Authority(state_dir), state_dir / "server.pem", state_dir / "server.key")
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        srv.shutdown()
+        srv.server_close()

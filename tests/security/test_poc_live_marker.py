@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,8 +35,7 @@ from poc.fakepve import FakePve  # noqa: E402
 
 from s4.pve import auth, tls  # noqa: E402
 from s4.pve.api import Api  # noqa: E402
-from s4.pve.auth import Authority  # noqa: E402
-from s4.pve.server import PVEServer  # noqa: E402
+from s4.pve.server import serving  # noqa: E402
 from s4.pve.state import State, new_record  # noqa: E402
 from s4.pve.tasks import TaskRunner  # noqa: E402
 
@@ -135,22 +132,13 @@ def pve(tmp_path: Path) -> Iterator[dict[str, Any]]:
     state = State(state_dir, image_prefix="localhost/s4pvelive")
     api = Api(state, _NoContainers(), TaskRunner(state_dir, "pve"),  # type: ignore[arg-type]
               container_prefix="s4pvelive-")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = PVEServer(("127.0.0.1", port), api, Authority(state_dir), state_dir / "server.pem", state_dir / "server.key")
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     secrets = auth.read_secrets(state_dir)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PVE_", "ANSIBLE_"))}
-    env.update(PVE_HOST="127.0.0.1", PVE_PORT=str(port), PVE_CA=str(state_dir / "ca.pem"), PVE_USER="root@pam",
-               PVE_TOKEN_ID="s4", PVE_TOKEN_SECRET=secrets["root@pam!s4"], ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}")
-    try:
+    with serving(api, state_dir) as port:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PVE_", "ANSIBLE_"))}
+        env.update(PVE_HOST="127.0.0.1", PVE_PORT=str(port), PVE_CA=str(state_dir / "ca.pem"), PVE_USER="root@pam",
+                   PVE_TOKEN_ID="s4", PVE_TOKEN_SECRET=secrets["root@pam!s4"],
+                   ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}")
         yield {"state": state, "env": env, "tmp": tmp_path}
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def seed_vm(state: State, vmid: int, tags: str, description: str = "Debian 13 (trixie) lab image") -> None:

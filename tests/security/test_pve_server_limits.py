@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,8 @@ import requests
 
 from s4.pve import auth, tls
 from s4.pve.api import Api
-from s4.pve.auth import Authority, LoginLimiter
-from s4.pve.server import MAX_BODY, PVEServer
+from s4.pve.auth import LoginLimiter
+from s4.pve.server import MAX_BODY, serving
 from s4.pve.state import State
 from s4.pve.tasks import TaskRunner
 
@@ -28,18 +27,9 @@ def pve(tmp_path: Path) -> Iterator[dict[str, Any]]:
     tls.ensure_certificates(tmp_path)
     state = State(tmp_path, image_prefix="localhost/s4pvesec")
     api = Api(state, None, TaskRunner(tmp_path, "pve"), container_prefix="s4pvesec-")  # type: ignore[arg-type]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = PVEServer(("127.0.0.1", port), api, Authority(tmp_path), tmp_path / "server.pem", tmp_path / "server.key")
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(api, tmp_path) as port:
         yield {"base": f"https://127.0.0.1:{port}/api2/json", "ca": str(tmp_path / "ca.pem"), "port": port,
                "secrets": auth.read_secrets(tmp_path)}
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def _raw(pve: dict[str, Any], head: str, body: bytes = b"", timeout: float = 5.0) -> str:

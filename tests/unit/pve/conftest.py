@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from s4.pve import auth, tls
 from s4.pve.api import Api, Ctx
 from s4.pve.auth import Authority, Principal
 from s4.pve.backend import BackendError, ExecResult
-from s4.pve.server import PVEServer
+from s4.pve.server import serving
 from s4.pve.state import State
 from s4.pve.tasks import TaskRunner
 
@@ -155,15 +153,6 @@ def auditor(state_dir: Path) -> Ctx:
 @pytest.fixture
 def server(state_dir: Path, api: Api) -> Iterator[dict[str, Any]]:
     tls.ensure_certificates(state_dir)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = PVEServer(("127.0.0.1", port), api, Authority(state_dir), state_dir / "server.pem", state_dir / "server.key")
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(api, state_dir) as port:
         yield {"base": f"https://127.0.0.1:{port}/api2/json", "ca": str(state_dir / "ca.pem"), "port": port,
                "secrets": auth.read_secrets(state_dir), "api": api}
-    finally:
-        srv.shutdown()
-        srv.server_close()
