@@ -28,6 +28,7 @@ for _p in (ROOT / ".collections", ROOT / "tests" / "unit"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
+from ansible.module_utils import _internal as _ansible_internal  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 from ansible_collections.smartt.s4.plugins.module_utils import s4_pve  # noqa: E402
 from ansible_collections.smartt.s4.plugins.modules import poc_vm  # noqa: E402
@@ -46,6 +47,9 @@ def run_module(monkeypatch: pytest.MonkeyPatch, fake: FakePve, capsys: pytest.Ca
                **args: Any) -> dict[str, Any]:
     monkeypatch.setattr(poc_vm, "connect", lambda p: fake)
     monkeypatch.setattr(poc_vm.PocVm.__init__, "__defaults__", ("pve", lambda s: None, s4_pve.time.monotonic, 120))
+    # module warnings go into the result only on the target side: an earlier test of this process may have
+    # loaded controller code, which turns warn() into a Display warning
+    monkeypatch.setattr(_ansible_internal, "is_controller", False)
     base = {"name": NAME, "template": 9000, "tags": ["s4-poc", "client-acme"], "gateway": "10.89.40.1",
             "sshkeys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5 operator@s4", "wait_timeout": 30}
     base.update(args)
