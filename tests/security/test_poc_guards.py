@@ -142,11 +142,13 @@ def test_extra_var_registered_result_cannot_hide_a_failure(playbook: str, var: s
     assert_refused_first(rc, out, var)
 
 
-def test_guards_leave_the_documented_inputs_alone() -> None:
+def test_guards_leave_the_documented_inputs_alone(tmp_path: Path) -> None:
     """The check is not a blanket refusal: a run with only operator inputs gets past it (and then stops for lack of
-    Proxmox settings, which these tests never give)."""
+    Proxmox settings, which these tests never give). The operator key is the test's own: a clean clone has no lab."""
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     rc, out = run("poc_provision.yml", "-e", "s4_poc_source=mvps-acme-01", "-e", "s4_poc_site=acme-blog",
-                  "-e", "s4_poc_bwlimit=100")
+                  "-e", "s4_poc_bwlimit=100", "-e", f"s4_poc_operator_key={key}")
     tasks = re.findall(r"^TASK \[(.*?)\]", out, re.M)
     assert rc != 0 and "no Proxmox host" in out, out[-3000:]
     assert tasks[0].startswith(FIRST_TASK) and len(tasks) > 3, tasks
