@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "data" / "poc_profiles"
+POLICY_FILE = Path(__file__).resolve().parents[1] / "data" / "catalog" / "policy.yaml"
 COMPONENTS = ("php", "mariadb", "postgresql")
 CHANGES = ("modified", "added", "missing", "any")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -155,6 +156,61 @@ def default_engine() -> Any:
         return Engine.load_default()
     except Exception:
         return None
+
+
+def default_name(facts: Mapping[str, Any] | None = None, policy_file: Path | None = None) -> str:
+    """The profile ``poc_provision.yml`` builds for a source when the operator names none (``poc_profiles`` in
+    ``s4/data/catalog/policy.yaml``): by the OS family of the source's facts (``os.id``, else the family of its
+    ``distro`` id), else the policy's ``default``. The EOL report recommends this profile's stack, and release
+    notices offer it, so the three say the same thing."""
+    path = policy_file or POLICY_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProfileError(f"{path}: cannot read the POC profile policy: {exc}") from None
+    pol = data.get("poc_profiles") if isinstance(data, dict) else None
+    if not isinstance(pol, dict) or not isinstance(pol.get("default"), str) or not NAME_RE.match(pol["default"]):
+        raise ProfileError(f"{path}: poc_profiles.default must name a POC profile")
+    families = pol.get("families") or {}
+    if not isinstance(families, dict):
+        raise ProfileError(f"{path}: poc_profiles.families must map an OS family to a POC profile")
+    family = _family(facts)
+    name = families.get(family) if family else None
+    if name is None:
+        name = pol["default"]
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ProfileError(f"{path}: poc_profiles.families.{family}: {name!r} is not a profile name")
+    return name
+
+
+def default_for(facts: Mapping[str, Any] | None = None, directory: Path = PROFILE_DIR) -> Profile:
+    """The default POC profile of a source host (see :func:`default_name`), loaded."""
+    return load(default_name(facts), directory)
+
+
+def _family(facts: Mapping[str, Any] | None) -> str | None:
+    if not isinstance(facts, Mapping):
+        return None
+    os_ = facts.get("os")
+    if isinstance(os_, Mapping) and isinstance(os_.get("id"), str) and NAME_RE.match(os_["id"]):
+        return os_["id"]
+    distro = facts.get("distro")
+    if isinstance(distro, str):
+        m = re.match(r"^([a-z][a-z0-9_]*)-[0-9]", distro)
+        if m:
+            return m.group(1)
+    return None
+
+
+def stack(profile: Profile, *, engine: Any = None, as_of: date | None = None,
+          overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the profile builds: its distro release and the component versions :meth:`Profile.resolve_versions`
+    picks (the same call ``poc_provision.yml`` makes through the ``poc_profile`` filter)."""
+    os_id, _, release = profile.distro.partition("-")
+    versions = profile.resolve_versions(overrides, engine=engine, as_of=as_of)
+    return {"profile": profile.name, "description": profile.description, "distro": profile.distro,
+            "os": {"product": os_id, "cycle": release},
+            "versions": {p: v["version"] for p, v in versions.items()}}
 
 
 def available() -> list[str]:

@@ -25,31 +25,55 @@ APP_UPGRADE_NOTE = (
 COMPONENT_PRODUCTS = ("php", "mariadb", "mysql", "postgresql", "nginx", "apache-http-server", "debian")
 
 
-def _verdict(engine: Any, product: str, version: str | None, distro: str | None, as_of: date | None) -> dict[str, Any]:
-    if engine is None or not version:
+PACKAGE_SOURCES = ("dpkg", "rpm", "apk", "os-release")
+VERDICT_KEYS = ("status", "cycle", "version", "eol", "support_end", "days_left", "reason", "source", "distro",
+                "recommended")
+
+
+def lifecycle_call(component: Mapping[str, Any], distro: str | None) -> dict[str, Any]:
+    """The lifecycle question for one component, as ``s4 lifecycle`` asks it: ``PRODUCT RAW_VERSION --distro
+    DISTRO --packaged yes|no``. A component the package manager (or os-release) reported is the distro's own
+    package; one found outside it is not."""
+    raw = component.get("raw_version") or component.get("version")
+    packaged = str(component.get("source") or "") in PACKAGE_SOURCES
+    return {"product": str(component.get("product") or ""), "version": None if raw in (None, "") else str(raw),
+            "distro": distro, "packaged": packaged}
+
+
+def _verdict(engine: Any, call: Mapping[str, Any] | None, as_of: date | None) -> dict[str, Any]:
+    """The engine's verdict for one :func:`lifecycle_call`: the same call ``s4 lifecycle`` makes (its defaults for
+    the eol-soon window and the target horizon), so the POC report and the command never disagree."""
+    if engine is None or not call or not call.get("version"):
         return {"status": "unknown", "reason": "no lifecycle engine" if engine is None else "no version"}
     try:
-        v = engine.evaluate(product, version, distro=distro, as_of=as_of)
+        v = engine.evaluate(call["product"], call["version"], call.get("distro"), as_of or date.today(),
+                            packaged=call.get("packaged"))
         d = v.to_dict()
     except Exception as exc:  # unknown product, bad version: report it, never fail the report
         return {"status": "unknown", "reason": str(exc)}
-    keep = ("status", "cycle", "eol", "support_end", "days_left", "reason", "source")
-    return {k: d.get(k) for k in keep if k in d}
+    return {k: d.get(k) for k in VERDICT_KEYS if k in d}
+
+
+def component_map(facts: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """``{product: component}`` of the interesting components in ``s4_software`` facts (CONTRACTS §1); the OS
+    comes from ``os`` when discovery listed no OS component."""
+    out: dict[str, dict[str, Any]] = {}
+    if not facts:
+        return out
+    for c in facts.get("components") or []:
+        product = c.get("product") if isinstance(c, Mapping) else None
+        if product in COMPONENT_PRODUCTS and c.get("version") and product not in out:
+            out[str(product)] = dict(c)
+    os_ = facts.get("os") or {}
+    if os_.get("id") and os_.get("version_full") and os_.get("id") not in out:
+        out[str(os_["id"])] = {"product": str(os_["id"]), "version": str(os_.get("version") or os_["version_full"]),
+                               "raw_version": str(os_["version_full"]), "source": "os-release", "kind": "os"}
+    return out
 
 
 def components_of(facts: Mapping[str, Any] | None) -> dict[str, str]:
     """``{product: version}`` of the interesting components in ``s4_software`` facts (CONTRACTS §1)."""
-    out: dict[str, str] = {}
-    if not facts:
-        return out
-    for c in facts.get("components") or []:
-        product = c.get("product")
-        if product in COMPONENT_PRODUCTS and c.get("version") and product not in out:
-            out[product] = str(c["version"])
-    os_ = facts.get("os") or {}
-    if os_.get("id") and os_.get("version_full") and os_.get("id") not in out:
-        out[str(os_["id"])] = str(os_["version_full"])
-    return out
+    return {p: str(c.get("version")) for p, c in component_map(facts).items()}
 
 
 def apps_of(facts: Mapping[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
@@ -65,21 +89,28 @@ def versions_table(
     *,
     engine: Any = None,
     as_of: date | None = None,
+    after_distro: str | None = None,
 ) -> list[dict[str, Any]]:
-    b, a = components_of(before), components_of(after)
+    """One row per component: before (judged on the source's distro) and after (judged on the POC's distro:
+    the profile's when given, else the one the POC's facts report)."""
+    b, a = component_map(before), component_map(after)
     b_distro = (before or {}).get("distro")
-    a_distro = (after or {}).get("distro")
+    a_distro = after_distro or (after or {}).get("distro")
     rows = []
     for product in COMPONENT_PRODUCTS:
         if product not in b and product not in a:
             continue
+        b_call = lifecycle_call(b[product], b_distro) if product in b else None
+        a_call = lifecycle_call(a[product], a_distro) if product in a else None
         rows.append(
             {
                 "product": product,
-                "before": b.get(product),
-                "before_verdict": _verdict(engine, product, b.get(product), b_distro, as_of),
-                "after": a.get(product),
-                "after_verdict": _verdict(engine, product, a.get(product), a_distro, as_of),
+                "before": b[product]["version"] if product in b else None,
+                "before_call": b_call,
+                "before_verdict": _verdict(engine, b_call, as_of),
+                "after": a[product]["version"] if product in a else None,
+                "after_call": a_call,
+                "after_verdict": _verdict(engine, a_call, as_of),
             }
         )
     return rows
@@ -218,7 +249,8 @@ def build(
             "vm": dict(vm),
             "status": "passed" if passed else "failed",
             "failed_step": _failed_step(failed_step),
-            "versions": versions_table(before, after, engine=engine, as_of=as_of),
+            "versions": versions_table(before, after, engine=engine, as_of=as_of,
+                                       after_distro=(plan.get("profile") or {}).get("distro")),
             "apps": apps_of(before),
             "integrity": dict(integrity),
             # data the plan found on the source but left out (other sites' files, the package's own files), or
@@ -240,7 +272,7 @@ def render_json(report: Mapping[str, Any]) -> str:
 
 _HTML = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 _TEMPLATE = _HTML.from_string(
-    """<!DOCTYPE html>
+    """{% macro verdict(d) %}{{ d.status }}{% if d.support_end %} (support {{ 'ended' if d.status == 'eol' else 'until' }} {{ d.support_end }}{% if d.source %}, {{ d.source }}{% endif %}){% elif d.status == 'supported' %} (no end announced){% endif %}{% endmacro %}<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>POC {{ r.name }}: {{ r.status }}</title>
 <style>
 body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0 1.5em}
@@ -260,11 +292,13 @@ at {{ r.vm.address | default('?') }}.</p>
 <table><tr><th>component</th><th>before</th><th>verdict</th><th>after</th><th>verdict</th></tr>
 {% for v in r.versions %}
 <tr><td>{{ v.product }}</td><td>{{ v.before or '-' }}</td>
-<td class="{{ v.before_verdict.status }}">{{ v.before_verdict.status }}{% if v.before_verdict.eol %} (EOL {{ v.before_verdict.eol }}){% endif %}</td>
+<td class="{{ v.before_verdict.status }}" title="{{ v.before_verdict.reason | default('') }}">{{ verdict(v.before_verdict) }}</td>
 <td>{{ v.after or '-' }}</td>
-<td class="{{ v.after_verdict.status }}">{{ v.after_verdict.status }}{% if v.after_verdict.eol %} (EOL {{ v.after_verdict.eol }}){% endif %}</td></tr>
+<td class="{{ v.after_verdict.status }}" title="{{ v.after_verdict.reason | default('') }}">{{ verdict(v.after_verdict) }}</td></tr>
 {% endfor %}
 </table>
+<p>Verdicts: the lifecycle engine, asked as <code>s4 lifecycle PRODUCT VERSION --distro DISTRO --packaged yes|no</code>
+asks it (before: the source's distro; after: the profile's, {{ r.profile.distro }}).</p>
 <h2>Application upgrades</h2>
 {% if r.app_upgrades.sites %}
 <table><tr><th>site</th><th>application</th><th>package before</th><th>package after</th><th>schema before</th>

@@ -41,10 +41,12 @@ def _need() -> None:
     need(_IMPORT_ERROR)
 
 
-def poc_profile(name: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def poc_profile(name: str | None, overrides: Mapping[str, Any] | None = None,
+                facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An empty ``name`` is the default profile for the source (``facts``): ``s4.poc.profiles.default_name``."""
     _need()
     try:
-        prof = _profiles.load(str(name))
+        prof = _profiles.load(str(name) if name else _profiles.default_name(_plain(facts or {})))
         versions = prof.resolve_versions(_plain(overrides or {}), engine=_profiles.default_engine())
     except _profiles.ProfileError as exc:
         raise AnsibleFilterError(str(exc)) from None
