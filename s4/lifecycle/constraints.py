@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-from s4.lifecycle.versions import VersionError, upstream_key
+from s4.lifecycle.versions import VersionError, compare_at_depth, upstream_key
 
-_OPS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
-    ">=": lambda a, b: a >= b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
+# op -> the results of compare_at_depth() that satisfy it
+_OPS: dict[str, frozenset[int]] = {
+    ">=": frozenset({0, 1}), "<=": frozenset({-1, 0}), ">": frozenset({1}), "<": frozenset({-1}),
+    "==": frozenset({0}), "!=": frozenset({-1, 1}),
 }
 _SPEC_RE = re.compile(r"^\s*(>=|<=|==|!=|>|<)?\s*v?(\d+(?:\.\d+)*)\s*$")
 _RANGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)*)\s*(?:-|–|to)\s*(\d+(?:\.\d+)*)\s*$")
@@ -72,16 +68,9 @@ class Constraint:
         return f"Constraint({self.text!r})"
 
 
-def _pad(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    n = max(len(a), len(b))
-    return a + (0,) * (n - len(a)), b + (0,) * (n - len(b))
-
-
 def _check(op: str, full: tuple[int, ...], bound: tuple[int, ...], depth: int) -> bool:
     # <=, ==, != compare at the bound's depth (8.4.27 <= 8.4); >, >=, < compare the whole version
-    v = full[:depth] if op in ("<=", "==", "!=") else full
-    a, b = _pad(v, bound)
-    return _OPS[op](a, b)
+    return compare_at_depth(full, bound, depth if op in ("<=", "==", "!=") else None) in _OPS[op]
 
 
 class ConstraintSet:

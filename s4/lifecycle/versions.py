@@ -266,28 +266,42 @@ def upstream_parts(version: str) -> list[str]:
     return m.group(1).split(".")
 
 
-# vendor banners and tool outputs: (regex, group) tried in order
-_VENDOR_PATTERNS: list[re.Pattern[str]] = [
-    re.compile(r"(?:^|[^\d.])(?:5\.5\.5-)?(\d+\.\d+\.\d+)-MariaDB", re.I),
-    re.compile(r"^(?:5\.5\.5-)?(\d+\.\d+\.\d+)-MariaDB", re.I),
-    re.compile(r"redis_version:(\d+\.\d+\.\d+)"),
-    re.compile(r"Redis server v=(\d+\.\d+\.\d+)"),
-    re.compile(r"\bnginx/(\d+\.\d+(?:\.\d+)?)"),
-    re.compile(r"\bApache/(\d+\.\d+(?:\.\d+)?)"),
-    re.compile(r"\bPHP[ /](\d+\.\d+(?:\.\d+)?)"),
-    re.compile(r"\bOpenSSL (\d+\.\d+\.\d+[a-z]?)"),
-    re.compile(r"\(PostgreSQL\) (\d+(?:\.\d+)?)"),
-    re.compile(r"\bPostgreSQL (\d+(?:\.\d+)?)"),
-    re.compile(r"\bPython (\d+\.\d+(?:\.\d+)?)"),
-    re.compile(r"(?:openjdk|java) version \"([^\"]+)\""),
-    re.compile(r"\bVer (\d+\.\d+\.\d+)"),
-    re.compile(r"\bjQuery(?: JavaScript Library)? v(\d+\.\d+\.\d+)"),
-    re.compile(r"\bApache Tomcat/(\d+\.\d+\.\d+)"),
-    re.compile(r"^v(\d+\.\d+\.\d+)$"),
-    re.compile(r"\bWordPress (\d+\.\d+(?:\.\d+)?)"),
+# ------------------------------------------------------------------------- versions as tools print them
+
+# Product-specific banners and tool outputs: (products the pattern is about, regex; group 1 = the version).
+# With a product, only its own patterns and the generic ones apply (``Server: nginx/1.24.0 PHP/8.2.20`` gives PHP
+# 8.2.20 for php, nginx 1.24.0 for nginx); without one, every pattern is tried in order.
+_MARIADB = frozenset({"mariadb", "mysql"})
+_VENDOR_PATTERNS: list[tuple[frozenset[str] | None, re.Pattern[str]]] = [
+    (_MARIADB, re.compile(r"(?:^|[^\d.])(?:5\.5\.5-)?(\d+\.\d+\.\d+)-MariaDB", re.I)),
+    (_MARIADB, re.compile(r"^(?:5\.5\.5-)?(\d+\.\d+\.\d+)-MariaDB", re.I)),
+    (frozenset({"redis", "valkey"}), re.compile(r"(?:redis|valkey)_version:(\d+\.\d+\.\d+)")),
+    (frozenset({"redis", "valkey"}), re.compile(r"(?:Redis|Valkey) server v=(\d+\.\d+\.\d+)")),
+    (frozenset({"nginx"}), re.compile(r"\bnginx/(\d+\.\d+(?:\.\d+)?)")),
+    (frozenset({"apache-http-server"}), re.compile(r"\bApache/(\d+\.\d+(?:\.\d+)?)")),
+    (frozenset({"php"}), re.compile(r"\bPHP[ /](\d+\.\d+(?:\.\d+)?)")),
+    (frozenset({"openssl"}), re.compile(r"\bOpenSSL (\d+\.\d+\.\d+[a-z]?)")),
+    (frozenset({"postgresql"}), re.compile(r"\(PostgreSQL\) (\d+(?:\.\d+)?)")),
+    (frozenset({"postgresql"}), re.compile(r"\bPostgreSQL (\d+(?:\.\d+)?)")),
+    (frozenset({"python"}), re.compile(r"\bPython (\d+\.\d+(?:\.\d+)?)")),
+    (None, re.compile(r"(?:openjdk|java) version \"([^\"]+)\"")),
+    (_MARIADB, re.compile(r"\bDistrib (\d+\.\d+\.\d+)")),
+    (None, re.compile(r"\bVer (\d+\.\d+\.\d+)")),
+    (frozenset({"jquery"}), re.compile(r"\bjQuery(?: JavaScript Library)? v(\d+\.\d+\.\d+)")),
+    (frozenset({"tomcat"}), re.compile(r"\bApache Tomcat/(\d+\.\d+\.\d+)")),
+    (frozenset({"ruby"}), re.compile(r"\bruby (\d+\.\d+\.\d+)")),
+    (frozenset({"go"}), re.compile(r"\bgo(\d+\.\d+(?:\.\d+)?)\b")),
+    (frozenset({"wordpress"}), re.compile(r"\bWordPress (\d+\.\d+(?:\.\d+)?)")),
+    (None, re.compile(r"^v(\d+\.\d+\.\d+)$")),
 ]
 _PACKAGE_VERSION_RE = re.compile(r"^(?:\d+:)?\d[A-Za-z0-9.+~_]*(?:-[A-Za-z0-9.+~_]+)*$")
-_ANY_VERSION_RE = re.compile(r"(?<![\w.])(\d+\.\d+(?:\.\d+)*[a-z]?)(?![\w])")
+# rpm -q output: name-[epoch:]version-release.arch (php-fpm-8.0.30-1.el9_2.x86_64)
+_RPM_NEVRA_RE = re.compile(r"^[A-Za-z][\w.+]*(?:-[A-Za-z][\w.+]*)*-(?:\d+:)?(\d[\w.+~^]*)-(\d[\w.+~^]*?)"
+                           r"\.(?:x86_64|noarch|aarch64|i[3-6]86|ppc64le|s390x|src)$")
+# a version standing alone in a longer text: not glued to a word or a dotted name ("php7.4" is a name)
+_ANY_VERSION_RE = re.compile(r"(?<![\w.])[vV]?(\d+\.\d+(?:\.\d+)*[a-z]?)(?![\w])")
+_ANY_VERSION_PATCH_RE = re.compile(r"(?<![\w.])[vV]?(\d+\.\d+(?:\.\d+)*(?:-p\d+)?)(?![\w])")
+_SINGLE_NUMBER_RE = re.compile(r"(?<![\w.:/-])[vV]?(\d{1,4})(?![\w.:/-])")
 
 
 def _strip_package_version(s: str) -> str:
@@ -304,12 +318,24 @@ def _strip_package_version(s: str) -> str:
     return s
 
 
+def _search_patterns(s: str, product: str | None) -> str | None:
+    for prods, pat in _VENDOR_PATTERNS:
+        if product is not None and prods is not None and product not in prods:
+            continue
+        m = pat.search(s)
+        if m:
+            return m.group(1)
+    return None
+
+
 def extract_version(raw: object, product: str | None = None) -> str:
-    """The upstream version in a package version, banner or tool output.
+    """The upstream version in a package version, banner or tool output, exactly as tools print them.
 
     ``1:10.5.29-0+deb11u1`` -> ``10.5.29``; ``7.4.33-1+deb11u5`` -> ``7.4.33``;
     ``10.5.29-MariaDB-0+deb11u1`` -> ``10.5.29``; ``Apache/2.4.62 (Debian)`` -> ``2.4.62``;
-    ``OpenSSL 3.0.15 3 Sep 2024`` -> ``3.0.15``; ``1.8.0_422`` (Java) -> ``8.0.422``.
+    ``OpenSSL 3.0.15 3 Sep 2024`` -> ``3.0.15``; ``1.8.0_422`` (Java) -> ``8.0.422``;
+    ``php-fpm-8.0.30-1.el9_2.x86_64`` (rpm -q) -> ``8.0.30``; ``Bootstrap v3.3.7`` -> ``3.3.7``;
+    ``Debian GNU/Linux 12 (bookworm)`` -> ``12``. ``product`` (a catalog id) selects its own banner patterns.
     Raises VersionError when there is no version in the text.
     """
     if raw is None or isinstance(raw, bool):
@@ -321,16 +347,23 @@ def extract_version(raw: object, product: str | None = None) -> str:
     s = raw.strip()
     if not s:
         raise VersionError("empty version")
-    out: str | None = None
-    for pat in _VENDOR_PATTERNS:
-        m = pat.search(s)
-        if m:
-            out = m.group(1)
-            break
+    if len(s) > 4096:
+        s = s[:4096]
+    out = _search_patterns(s, product)
     if out is None and _PACKAGE_VERSION_RE.match(s):
         out = _strip_package_version(s)
     if out is None:
-        m = _ANY_VERSION_RE.search(s)
+        m = _RPM_NEVRA_RE.match(s)
+        if m:
+            out = m.group(1)
+    if out is None:
+        m = _ANY_VERSION_PATCH_RE.search(s) if "-p" in s else None
+        m = m or _ANY_VERSION_RE.search(s)
+        if m:
+            out = m.group(1)
+    if out is None:
+        # one number (PRETTY_NAME "Debian GNU/Linux 12 (bookworm)", "Amazon Linux 2", "PostgreSQL 16")
+        m = _SINGLE_NUMBER_RE.search(s)
         if m:
             out = m.group(1)
     if out is None:
@@ -359,9 +392,146 @@ def normalise_java(v: str) -> str:
     return v
 
 
+# ------------------------------------------------------------------------- one comparison for the controller
+
+
+@functools.lru_cache(maxsize=65536)
+def _version_tuple(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in upstream_parts(extract_version(version)))
+    except VersionError:
+        return ()
+
+
+def version_tuple(version: object) -> tuple[int, ...]:
+    """The numeric dotted parts of the upstream version in ``version`` (a cycle, a version, a package version or a
+    banner); ``()`` when there is none. ``"8.4.1"`` -> (8, 4, 1); ``"1:10.5.29-0+deb11u1"`` -> (10, 5, 29).
+
+    For prefix tests ("is 8.2.29 in cycle 8.2") and sorting where letters do not matter; use :func:`sort_key` to
+    order versions fully (1.1.1w > 1.1.1v, 8.4.0RC1 < 8.4.0).
+    """
+    if version is None or version == "" or isinstance(version, bool):
+        return ()
+    if isinstance(version, int | float):
+        version = str(version)
+    return _version_tuple(version) if isinstance(version, str) else ()
+
+
+_NO_VERSION: VersionKey = ((), -99, "", 0)
+
+
+def sort_key(version: object) -> VersionKey:
+    """A total ordering key for any version text (unparsable and empty sort first)."""
+    if version is None or version == "":
+        return _NO_VERSION
+    try:
+        return upstream_key(extract_version(version))
+    except VersionError:
+        return _NO_VERSION
+
+
+def compare(a: object, b: object, scheme: str = "upstream") -> int:
+    """Compare two versions: -1, 0 or 1. ``scheme``: ``upstream`` (the upstream versions found in the texts),
+    ``deb`` (dpkg ordering of whole package versions), ``rpm`` (rpm ordering of [epoch:]version-release)."""
+    if scheme == "deb":
+        return deb_compare(str(a), str(b))
+    if scheme == "rpm":
+        return rpm_compare(str(a), str(b))
+    if scheme != "upstream":
+        raise ValueError(f"unknown version scheme {scheme!r}")
+    ka, kb = sort_key(a), sort_key(b)
+    return -1 if ka < kb else (1 if ka > kb else 0)
+
+
+def compare_at_depth(version: tuple[int, ...], bound: tuple[int, ...], depth: int | None = None) -> int:
+    """Compare numeric version tuples, ``version`` cut to ``depth`` parts when given (8.4.27 vs 8.4 at depth 2 is
+    equal); missing parts count as 0 (8.4 == 8.4.0). -1, 0 or 1."""
+    v = version[:depth] if depth is not None else version
+    n = max(len(v), len(bound))
+    va, vb = v + (0,) * (n - len(v)), bound + (0,) * (n - len(bound))
+    return -1 if va < vb else (1 if va > vb else 0)
+
+
 def looks_distro_packaged(raw: str) -> bool:
-    """True when a raw version carries a distro package revision (``-1+deb11u5``, ``-0ubuntu0.22.04.1``, ``.el8``)."""
+    """True when a raw version carries a package revision (``-1+deb11u5``, ``-0ubuntu0.22.04.1``, ``.el8``, ``-1``).
+
+    Only says the string looks like a package version; whose package it is decides :func:`distro_release_marks`.
+    """
     return bool(_DISTRO_REV_RE.search(raw))
 
 
 _DISTRO_REV_RE = re.compile(r"-\d[A-Za-z0-9.+~]*$|\+deb\d+u\d+|~deb\d+|ubuntu\d|\.el\d+|\+el\d+|~bpo\d+")
+
+
+# ------------------------------------------------------------------------- whose package is it (version marks)
+
+
+@dataclass(frozen=True)
+class PackageMark:
+    """What a package version says about the archive it was built for.
+
+    ``kind``: ``debian`` | ``ubuntu`` | ``el`` (RHEL and its rebuilds) | ``amzn`` | ``vendor`` (a third-party
+    repository or build; ``vendor`` names it). ``release``: the distro release the revision names (``12``,
+    ``22.04``, ``9``), None when it names none (``1ubuntu4.12``).
+    """
+
+    kind: str
+    release: str | None = None
+    vendor: str | None = None
+
+
+# third-party builds first: their revisions often name the distro too (sury: +0~20240607.36+debian12~1.gbp)
+_VENDOR_MARKS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"deb\.sury\.org|\+0~\d{8}|~sury"), "sury"),
+    (re.compile(r"nodesource"), "nodesource"),
+    (re.compile(r"pgdg"), "pgdg"),
+    (re.compile(r"\+maria~|mariadb"), "mariadb.org"),
+    (re.compile(r"\.remi\b|remi$"), "remi"),
+    (re.compile(r"\.cp\d+|cpanel", re.I), "cpanel"),
+    (re.compile(r"plesk", re.I), "plesk"),
+    (re.compile(r"\.cloudlinux|\.cl\d+\b|lve"), "cloudlinux"),
+    (re.compile(r"-\d+debian\d+$|-\d+ubuntu\d\d\.\d\d$"), "mysql.com"),
+    (re.compile(r"~(?:debian|ubuntu)\.\d"), "docker"),
+    (re.compile(r"-\d+~(?:buster|bullseye|bookworm|trixie|focal|jammy|noble)$"), "nginx.org"),
+    (re.compile(r"~bpo\d+"), "debian-backports"),
+    (re.compile(r"\.epel|\.fc\d+"), "fedora-epel"),
+]
+_DEB_RELEASE_MARK = re.compile(r"[+~]deb(\d+)(?:u\d+)?(?![a-z])")
+_UBUNTU_RELEASE_MARK = re.compile(r"ubuntu\d*[.~]?(?:0\.)?(\d\d\.\d\d)|~(\d\d\.\d\d)(?:\.\d+)?$")
+_UBUNTU_MARK = re.compile(r"ubuntu\d")
+_EL_MARK = re.compile(r"module\+el(\d+)|\.el(\d+)(?=[._+]|$)")
+_AMZN_MARK = re.compile(r"\.amzn(\d+)")
+
+
+def package_marks(raw: object) -> PackageMark | None:
+    """The archive a package version was built for, read from its revision; None when it says nothing
+    (no revision, or a bare ``-N`` revision such as a self-built or vendor package has).
+
+    ``7.4.33-1+deb11u5`` -> debian 11; ``2.4.62-1~deb12u2`` -> debian 12; ``8.0.39-0ubuntu0.22.04.1`` -> ubuntu
+    22.04; ``2.4.52-1ubuntu4.12`` -> ubuntu (release not named); ``8.0.30-1.module+el8.6.0+16523+f4d1a0d3`` -> el 8;
+    ``10.5.27-1.el9_5`` -> el 9; ``2.4.62-1.amzn2023.0.1`` -> amzn 2023; ``8.2.20-1+0~20240607.36+debian12~1.gbp``
+    -> vendor sury; ``7.4.33-1`` -> None.
+    """
+    if not isinstance(raw, str):
+        return None
+    s = raw.strip()
+    if not s or len(s) > 256 or any(ch.isspace() for ch in s):
+        return None
+    for rx, vendor in _VENDOR_MARKS:
+        if rx.search(s):
+            return PackageMark("vendor", None, vendor)
+    m = _DEB_RELEASE_MARK.search(s)
+    if m:
+        return PackageMark("debian", m.group(1))
+    m = _UBUNTU_RELEASE_MARK.search(s)
+    if m and "ubuntu" in s:
+        return PackageMark("ubuntu", m.group(1) or m.group(2))
+    if _UBUNTU_MARK.search(s):
+        return PackageMark("ubuntu", None)
+    m = _AMZN_MARK.search(s)
+    if m:
+        return PackageMark("amzn", m.group(1))
+    m = _EL_MARK.search(s)
+    if m:
+        return PackageMark("el", m.group(1) or m.group(2))
+    return None

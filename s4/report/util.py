@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from typing import Any
 
-_NUM = re.compile(r"\d+")
+from s4.lifecycle.versions import version_tuple
 
 
 def version_key(version: str | None) -> tuple[int, ...]:
-    """A sortable key for a dotted version ("8.4.1" > "8.4" > "8.3.20"); non-numeric parts are ignored.
+    """A sortable key for a dotted version ("8.4.1" > "8.4" > "8.3.20"): the numeric parts of the upstream version.
 
-    Only the upstream part counts: a Debian epoch ("1:") and revision ("-1+deb11u5") are stripped first.
+    Parsed by the one version parser, ``s4.lifecycle.versions.version_tuple``: a Debian/RPM epoch and revision,
+    a banner ("Apache/2.4.62 (Debian)") or a ``v`` prefix are read the same way as by the lifecycle engine.
     """
-    if not version:
-        return ()
-    v = str(version)
-    if ":" in v.split(".")[0]:
-        v = v.split(":", 1)[1]
-    v = v.split("-", 1)[0].split("+", 1)[0].split("~", 1)[0]
-    return tuple(int(x) for x in _NUM.findall(v))
+    return version_tuple(version)
 
 
 def cycle_of(version: str | None, parts: int = 2) -> str | None:
