@@ -17,9 +17,10 @@ from typing import Any
 
 from s4.report import analysis
 from s4.report.compat import Compat
-from s4.report.findings import EngineLike, build_findings
+from s4.report.findings import EngineLike, build_findings, unversioned_components
 from s4.report.history import debt_trend
 from s4.report.model import HostInput, ReportInputError, normalise_hosts
+from s4.report.targets import poc_stack
 from s4.report.writers import write_report
 
 REPORT_SCHEMA = 1
@@ -46,7 +47,7 @@ def _age_days(gathered_at: Any, as_of: _dt.date) -> int | None:
     return (as_of - d).days
 
 
-def _hosts_view(hosts: list[HostInput], as_of: _dt.date) -> list[dict[str, Any]]:
+def _hosts_view(hosts: list[HostInput], as_of: _dt.date, engine: EngineLike) -> list[dict[str, Any]]:
     out = []
     for h in hosts:
         facts = h.facts or {}
@@ -69,6 +70,7 @@ def _hosts_view(hosts: list[HostInput], as_of: _dt.date) -> list[dict[str, Any]]
                     "gathered": h.facts is not None, "gathered_at": facts.get("gathered_at"),
                     "facts_age_days": age, "stale": age is not None and age > STALE_FACTS_DAYS,
                     "os": (os_ or {}).get("pretty"), "distro": facts.get("distro"), "sites": sites,
+                    "poc_profile": poc_stack(engine, facts, as_of) if h.facts is not None else None,
                     "warnings": [str(w) for w in facts.get("warnings") or []]})
     return out
 
@@ -94,7 +96,7 @@ def build_report(raw_hosts: list[dict[str, Any]], *, engine: EngineLike | None =
     licences = analysis.licence_records(hosts, as_of, eol_soon_days)
     debt = analysis.debt_scores(findings, hosts)
     debt["trend"] = debt_trend(history_db, hosts, engine, as_of, eol_soon_days, history_limit)
-    hosts_view = _hosts_view(hosts, as_of)
+    hosts_view = _hosts_view(hosts, as_of, engine)
     clients: dict[str, dict[str, Any]] = {}
     for h in hosts:
         for c in h.clients:
@@ -116,6 +118,7 @@ def build_report(raw_hosts: list[dict[str, Any]], *, engine: EngineLike | None =
         "clients": dict(sorted(clients.items())),
         "not_gathered": not_gathered,
         "findings": findings,
+        "unversioned": unversioned_components(hosts),
         "responsible": analysis.by_responsible(findings),
         "impact": analysis.impact_lists(findings),
         "interop": issues,

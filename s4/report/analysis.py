@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from s4.report.compat import Compat
-from s4.report.findings import STATUS_ORDER
+from s4.report.findings import DEBT_FORMULA, DEBT_FORMULA_DOC, DEBT_UNIT, STATUS_ORDER
 from s4.report.model import HostInput, ReportInputError
 from s4.report.util import parse_date, version_key
 
@@ -317,7 +317,9 @@ def uplift_plans(findings: list[dict[str, Any]], hosts: list[HostInput], compat:
             continue
         steps = []
         poc_id = f"{h.name}#1"
-        steps.append({"id": poc_id, "order": 1, "action": f"Provision a POC of {h.name} and migrate its data",
+        profile = next((f["recommended"]["profile"] for f in hf if (f.get("recommended") or {}).get("profile")), None)
+        steps.append({"id": poc_id, "order": 1, "action": f"Provision a POC of {h.name} and migrate its data"
+                      + (f" (POC profile {profile})" if profile else ""),
                       "responsible": "provider", "product": None, "from": None, "to": None, "depends_on": [],
                       "notes": "Clone, copy all client data and databases, record a data manifest (no cost to clients)."})
         os_id = None
@@ -355,16 +357,17 @@ def debt_scores(findings: list[dict[str, Any]], hosts: list[HostInput]) -> dict[
         if h.facts is None:
             continue
         fs = [f for f in findings if f["host"] == h.name]
-        host_scores[h.name] = {"score": round(sum(f["debt"] for f in fs), 2),
+        host_scores[h.name] = {"score": int(sum(f["debt"] for f in fs)),
                                "by_status": {s: sum(1 for f in fs if f["status"] == s) for s in STATUS_ORDER},
                                "public": h.public}
     client_ids = sorted({c for h in hosts for c in h.client_ids} | {c for f in findings for c in f["clients"]})
     client_scores = {}
     for c in client_ids:
         fs = [f for f in findings if c in f["clients"]]
-        client_scores[c] = {"score": round(sum(f["debt"] for f in fs), 2),
+        client_scores[c] = {"score": int(sum(f["debt"] for f in fs)),
                             "by_status": {s: sum(1 for f in fs if f["status"] == s) for s in STATUS_ORDER}}
-    return {"hosts": host_scores, "clients": client_scores}
+    return {"unit": DEBT_UNIT, "formula": DEBT_FORMULA, "formula_doc": DEBT_FORMULA_DOC,
+            "hosts": host_scores, "clients": client_scores}
 
 
 def summary(findings: list[dict[str, Any]], hosts: list[HostInput], not_gathered: list[dict[str, Any]],

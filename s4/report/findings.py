@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from s4.report.model import HostInput
+from s4.report.targets import poc_stack, profile_target
 from s4.report.util import cycle_of, version_key
 
 # exposure: on a public host these face the internet directly
@@ -124,6 +125,18 @@ def _short_target(engine: EngineLike, product: str, distro: str | None, as_of: _
     return d
 
 
+RECOMMENDED_KEYS = ("product", "cycle", "version", "eol", "reason", "profile")
+
+
+def _stack_target(engine: EngineLike, stack: dict[str, Any], product: str, as_of: _dt.date,
+                  soon_days: int) -> dict[str, Any] | None:
+    """The target the host's POC profile builds for ``product`` (None: the POC does not install it)."""
+    def verdict(e: EngineLike, p: str, cycle: str, distro: str, day: _dt.date) -> dict[str, Any]:
+        return _verdict(e, p, cycle, distro, day, packaged=True, soon_days=soon_days)
+
+    return profile_target(engine, stack, product, as_of, verdict)
+
+
 def judge_status(engine_status: str | None, days_left: int | None, soon_days: int) -> str:
     """The report status: the engine's, moved to eol-soon when support ends within the report window."""
     status = engine_status or "unknown"
@@ -138,8 +151,17 @@ def exposure_of(kind: str, public: bool) -> float:
     return EXPOSURE_PUBLIC if kind in EXPOSED_KINDS else EXPOSURE_PUBLIC_BACKEND
 
 
-def debt_points(status: str, days_left: int | None, exposure: float) -> float:
-    """Technical-debt points of one finding (documented in s4/report/README.md)."""
+DEBT_UNIT = "debt points"
+DEBT_FORMULA_DOC = "docs/DEBT.md"
+DEBT_FORMULA = ("per finding: status points (eol 10, growing linearly to 40 at three years past the end of "
+                "support; eol-soon 4; security-only 1; supported and unknown 0) x exposure (2 for an OS, web server, "
+                "runtime, app server, library, web app or front-end library on a public host; 1.25 for other "
+                "software on a public host; 1 on a non-public host), rounded to a whole number; a host's or "
+                "client's score is the sum over its findings")
+
+
+def debt_points(status: str, days_left: int | None, exposure: float) -> int:
+    """Technical-debt points of one finding, a whole number (formula: DEBT_FORMULA, docs/DEBT.md)."""
     if status == "eol":
         past = max(0, -(days_left or 0))
         base = DEBT_EOL_BASE * (1 + min(past, DEBT_EOL_CAP_DAYS) / 365)
@@ -149,7 +171,7 @@ def debt_points(status: str, days_left: int | None, exposure: float) -> float:
         base = DEBT_SECURITY_ONLY
     else:
         base = 0.0
-    return round(base * exposure, 2)
+    return int(base * exposure + 0.5)    # half up: 1.25 -> 1, 2.5 -> 3
 
 
 def _under(path: str | None, root: str | None) -> bool:
@@ -286,9 +308,13 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                        "_evidence": [str(c["evidence"])] if c.get("evidence") else []}
     out: list[dict[str, Any]] = []
     target_distro = None
-    # the OS first: when it must move, the other packaged components are recommended for the target release
+    stack: dict[str, Any] | None = None
+    # the OS first: when it must move, the host moves to what its default POC profile builds (s4.report.targets):
+    # the OS release, and for every other distro package the version that release gives it
     for m in sorted(merged.values(), key=lambda m: m["kind"] != "os"):
         site = m["site"]
+        if not m["version"]:
+            continue            # listed under "unversioned" (unversioned_components), not judged
         packaged = m["source"] in ("dpkg", "rpm", "apk", "os-release")
         if site is not None:
             responsible, note = ("client", NOTE_CLIENT)
@@ -300,18 +326,26 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
             install_source=m["source"] or "unknown", packages=m["_packages"], paths=m["_paths"],
             evidence="; ".join(m["_evidence"]), distro=distro if packaged else None,
             responsible=responsible, note=note, units=units_by_product.get(m["product"], []),
-            target_distro=target_distro,
+            target_distro=target_distro, stack=stack if packaged else None,
         ))
         f = out[-1]
         rec = f["recommended"]
-        if f["kind"] == "os" and rec and rec.get("cycle") and f["status"] in ("eol", "eol-soon"):
-            target_distro = f"{rec.get('product') or f['product']}-{rec['cycle']}"
+        if f["kind"] == "os" and f["status"] in ("eol", "eol-soon") and stack is None and target_distro is None:
+            stack = poc_stack(engine, facts, as_of)
+            target = _stack_target(engine, stack, f["product"], as_of, soon_days) if stack else None
+            if stack is not None and target is not None:
+                f["recommended"] = target
+                target_distro = str(stack["distro"])
+            else:
+                stack = None
+                if rec and rec.get("cycle"):
+                    target_distro = f"{rec.get('product') or f['product']}-{rec['cycle']}"
     site_items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for site in view.sites:
         for kind, items in (("webapp", site["apps"]), ("frontend", site["libraries"])):
             for item in items:
-                if not item.get("product"):
-                    continue
+                if not item.get("product") or not item.get("version"):
+                    continue        # no version: listed under "unversioned", never a web app finding
                 path = item.get("path")
                 product = str(item["product"])
                 skey = (str(site["name"]), kind, product, str(item.get("version") or ""))
@@ -335,6 +369,7 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                     packages=view.packages_of(product) if packaged else [],
                     paths=[path] if path else [], evidence=str(item.get("evidence") or ""),
                     distro=distro if packaged else None, responsible=responsible, note=note, units=[],
+                    stack=stack if packaged else None,
                 ))
                 site_items[skey] = out[-1]
     if host.service == "internal":
@@ -346,7 +381,8 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
 def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.date, soon_days: int, *,
              site: dict[str, Any] | None, product: str, version: str, raw_version: Any, kind: str,
              install_source: str, packages: list[str], paths: list[str], evidence: str, distro: str | None,
-             responsible: str, note: str, units: list[str], target_distro: str | None = None) -> dict[str, Any]:
+             responsible: str, note: str, units: list[str], target_distro: str | None = None,
+             stack: dict[str, Any] | None = None) -> dict[str, Any]:
     v = _verdict(engine, product, str(raw_version or version), distro, as_of, packaged=distro is not None,
                  soon_days=soon_days, target_distro=target_distro if distro else None)
     cycle = v.get("cycle") or cycle_of(version)
@@ -361,6 +397,8 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
     if site is not None and site.get("client"):
         clients = [site["client"]]
     rec = v.get("recommended") if isinstance(v.get("recommended"), dict) else None
+    if stack is not None:       # the host moves to its POC profile's release: the target is what that builds
+        rec = _stack_target(engine, stack, product, as_of, soon_days) or rec
     if rec is None and status in ("eol", "eol-soon"):
         rec = _short_target(engine, product, distro, as_of, v.get("version") or version)
     return {
@@ -393,7 +431,7 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
         "latest_in_cycle": v.get("latest_in_cycle"),
         "releases_behind": v.get("releases_behind"),
         "reason": v.get("reason") or "",
-        "recommended": None if rec is None else {k: rec.get(k) for k in ("product", "cycle", "version", "eol", "reason")},
+        "recommended": None if rec is None else {k: rec.get(k) for k in RECOMMENDED_KEYS},
         "alternatives": [{"product": a.get("product"), "reason": a.get("reason")} for a in v.get("alternatives") or []
                          if isinstance(a, dict)],
         "responsible": responsible,
@@ -411,6 +449,37 @@ STATUS_ORDER = {"eol": 0, "eol-soon": 1, "security-only": 2, "unknown": 3, "supp
 def sort_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(findings, key=lambda f: (STATUS_ORDER.get(f["status"], 9), f["host"], f["site"] or "",
                                            f["product"], version_key(f["version"])))
+
+
+def unversioned_components(hosts: list[HostInput]) -> list[dict[str, Any]]:
+    """Components found without a version (a bare ``npm`` package-lock, a binary nobody could read): not judged,
+    not web apps; one entry per host, site and product with every place it was found."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def add(host: HostInput, site: dict[str, Any] | None, item: dict[str, Any], kind: str) -> None:
+        key = (host.name, site["name"] if site else "", str(item["product"]))
+        clients = [site["client"]] if site and site.get("client") else host.client_ids
+        e = out.setdefault(key, {"host": host.name, "site": site["name"] if site else None,
+                                 "clients": sorted(set(clients)), "product": str(item["product"]), "kind": kind,
+                                 "paths": [], "evidence": []})
+        if item.get("path") and str(item["path"]) not in e["paths"]:
+            e["paths"].append(str(item["path"]))
+        if item.get("evidence") and str(item["evidence"]) not in e["evidence"]:
+            e["evidence"].append(str(item["evidence"]))
+
+    for h in hosts:
+        if h.facts is None:
+            continue
+        view = _HostView(h, [])
+        for c in h.facts.get("components") or []:
+            if isinstance(c, dict) and c.get("product") and not c.get("version"):
+                add(h, view.site_of_path(c.get("path")), c, str(c.get("kind") or "library"))
+        for site in view.sites:
+            for kind, items in (("webapp", site["apps"]), ("frontend", site["libraries"])):
+                for item in items:
+                    if item.get("product") and not item.get("version"):
+                        add(h, site, item, "package manifest" if item["product"] == "npm" else kind)
+    return [out[k] for k in sorted(out)]
 
 
 def build_findings(hosts: list[HostInput], engine: EngineLike, as_of: _dt.date,

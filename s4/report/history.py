@@ -69,11 +69,11 @@ def debt_trend(db_path: str | Path | None, hosts: list[HostInput], engine: Engin
             point = {"run": run_id, "date": run_date.isoformat(), "started_at": started}
             result["runs"].append(point)
             for h in run_hosts:
-                score = round(sum(f["debt"] for f in findings if f["host"] == h.name), 2)
+                score = int(sum(f["debt"] for f in findings if f["host"] == h.name))
                 result["hosts"].setdefault(h.name, []).append({"run": run_id, "date": point["date"], "score": score})
             clients = sorted({c for h in run_hosts for c in h.client_ids} | {c for f in findings for c in f["clients"]})
             for c in clients:
-                score = round(sum(f["debt"] for f in findings if c in f["clients"]), 2)
+                score = int(sum(f["debt"] for f in findings if c in f["clients"]))
                 result["clients"].setdefault(c, []).append({"run": run_id, "date": point["date"], "score": score})
     except sqlite3.Error as exc:
         result["note"] = f"history database unreadable ({exc}); no trend"

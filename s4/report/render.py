@@ -50,8 +50,8 @@ def fleet_trend(report: dict[str, Any]) -> list[dict[str, Any]]:
     for series in report["debt"]["trend"]["hosts"].values():
         for p in series:
             key = (p["date"], int(p["run"]))
-            totals[key] = totals.get(key, 0.0) + float(p["score"])
-    return [{"date": d, "run": run, "score": round(totals[(d, run)], 2)} for d, run in sorted(totals)]
+            totals[key] = totals.get(key, 0) + int(p["score"])
+    return [{"date": d, "run": run, "score": totals[(d, run)]} for d, run in sorted(totals)]
 
 
 def render_report(report: dict[str, Any]) -> str:
@@ -132,6 +132,9 @@ def client_view(report: dict[str, Any], client_id: str) -> dict[str, Any]:
         "licences": [lic for lic in report["licences"]
                      if lic.get("client") == client_id or (not lic.get("client") and lic["host"] in hosts)],
         "debt": report["debt"]["clients"].get(client_id, {"score": 0, "by_status": {}}),
+        "unversioned": [u for u in report["unversioned"] if client_id in u["clients"]],
+        "profiles": sorted({str(h["poc_profile"]["profile"]) for h in report["hosts"]
+                            if h["name"] in hosts and h.get("poc_profile")}),
         "trend": report["debt"]["trend"]["clients"].get(client_id, []),
         "not_gathered": [n for n in report["not_gathered"] if client_id in n["clients"]],
         "chart_product": Markup(charts.stacked_bars("chart-status-by-product", "Your software by product and status",

@@ -99,6 +99,7 @@ def render_files(report: dict[str, Any]) -> dict[str, str]:
                                 "licences": report["licences"]}),
         "plans.json": _json({"as_of": report["as_of"], "plans": report["plans"]}),
         "debt.json": _json({"as_of": report["as_of"], "debt": report["debt"]}),
+        "unversioned.json": _json({"as_of": report["as_of"], "unversioned": report["unversioned"]}),
         "responsible.json": _json({"as_of": report["as_of"], "responsible": {
             party: [f["id"] for f in fs] for party, fs in report["responsible"].items()}}),
         "report.html": render_report(report),

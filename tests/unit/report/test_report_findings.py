@@ -153,7 +153,10 @@ def test_debt_points():
     assert debt_points("eol", -5000, 1.0) == debt_points("eol", -1095, 1.0) == 40
     assert debt_points("eol", -365, 2.0) == 40
     assert debt_points("eol-soon", 30, 1.0) == 4
-    assert debt_points("security-only", 30, 1.25) == 1.25
+    assert debt_points("security-only", 30, 1.25) == 1            # whole points, half up
+    assert debt_points("security-only", 30, 2.0) == 2 and debt_points("eol", -10, 1.25) == 13
+    assert all(isinstance(debt_points(s, d, e), int) for s in ("eol", "eol-soon", "security-only", "supported")
+               for d in (-400, 0, 30) for e in (1.0, 1.25, 2.0))
     assert exposure_of("runtime", True) == 2.0
     assert exposure_of("database", True) == 1.25
     assert exposure_of("runtime", False) == 1.0
