@@ -222,19 +222,26 @@ rpm_key = functools.cmp_to_key(rpm_compare)
 
 # ------------------------------------------------------------------------------- upstream versions
 
-_PRERELEASE = {"alpha": -3, "a": -3, "beta": -2, "b": -2, "rc": -1, "dev": -4, "pre": -2}
-_UPSTREAM_RE = re.compile(r"(\d+(?:\.\d+)*)(?:([a-z])(?![a-z0-9]))?(?:-?(p|rc|beta|alpha)(\d+))?", re.I)
+# pre-release tags, lowest first (the relative order of alpha < beta < canary < next < rc is semver's and
+# Retire.js's: identifiers compare as text); -pN patches rank 1, a release 0
+_PRERELEASE = {"dev": -7, "alpha": -6, "a": -6, "beta": -5, "b": -5, "pre": -5, "canary": -4, "next": -3, "rc": -1}
+# numbers; a patch letter (1.1.1w); a tag with its number: -p3, RC1, b1 (1.9.0b1), and the semver forms -rc.1,
+# -beta, .beta.3, -next.0, -canary.13; further dot/dash numbers of a pre-release (1.0.0-rc.1.1)
+_UPSTREAM_RE = re.compile(r"(\d+(?:\.\d+)*)(?:([a-z])(?![a-z0-9]))?"
+                          r"(?:[-.]?(p|rc|beta|alpha|pre|dev|next|canary|[ab](?=\d))(?![a-z])[-.]?(\d+)?((?:[-.]\d+)*))?",
+                          re.I)
 _JAVA8_RE = re.compile(r"^(?:1\.)?(\d)u(\d+)")
 _JAVA_LEGACY_RE = re.compile(r"^1\.([5-8])\.0[._](\d+)")
 
-VersionKey = tuple[tuple[int, ...], int, str, int]
+VersionKey = tuple[tuple[int, ...], int, str, int, tuple[int, ...]]
 
 
 def upstream_key(version: str) -> VersionKey:
     """An ordering key for an upstream version such as ``7.4.33``, ``1.1.1w``, ``2.4.7-p3``, ``8u422``.
 
     Trailing ``.0`` parts are ignored (3.0 == 3.0.0); a letter suffix sorts after the bare version
-    (1.1.1w > 1.1.1); ``-pN`` patches sort after the base; rc/beta/alpha sort before it.
+    (1.1.1w > 1.1.1); ``-pN`` patches sort after the base; pre-releases sort before it (8.4.0RC1, 3.0.0-rc.1,
+    4.0.0-beta < 4.0.0-beta.2 < 4.0.0; 1.0.0-rc.1 < 1.0.0-rc.1.1 < 1.0.0-rc.2), as semver and Retire.js order them.
     """
     s = version.strip()
     m8 = _JAVA8_RE.match(s)
@@ -255,7 +262,10 @@ def upstream_key(version: str) -> VersionKey:
         rank = _PRERELEASE.get(tag, 0)
     else:
         rank = 0
-    return (tuple(nums), rank, letter, tagnum)
+    tail = [int(x) for x in re.split(r"[-.]", m.group(5))[1:]] if m.group(5) else []
+    while tail and tail[-1] == 0:
+        tail.pop()
+    return (tuple(nums), rank, letter, tagnum, tuple(tail))
 
 
 def upstream_parts(version: str) -> list[str]:
@@ -417,7 +427,7 @@ def version_tuple(version: object) -> tuple[int, ...]:
     return _version_tuple(version) if isinstance(version, str) else ()
 
 
-_NO_VERSION: VersionKey = ((), -99, "", 0)
+_NO_VERSION: VersionKey = ((), -99, "", 0, ())
 
 
 def sort_key(version: object) -> VersionKey:
