@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,7 +25,8 @@ from typing import Any
 
 import yaml
 
-from s4.lifecycle.versions import VersionError, upstream_key
+from s4.lifecycle.packages import PackageMatch, match_package
+from s4.lifecycle.versions import VersionError, package_marks, upstream_key
 
 SCHEMA_VERSION = 1
 PHASES = ("eoas", "eol", "eoes")
@@ -192,18 +194,204 @@ class Catalog:
         cat = cls(str(root), manifest, products, aliases, distros, distro_aliases, policy, alternatives, php_compat)
         return cat
 
-    def resolve(self, product: object) -> Product | None:
+    # ------------------------------------------------------------------ the one resolver (names as typed)
+    def resolve(self, product: object, distro: object = None) -> Product | None:
+        """The product a name stands for, as people and tools write it: a catalog id or alias (``apache2``), a
+        display name (``Apache HTTP Server``, ``Eclipse Temurin``) or a package name (``php7.4-fpm``,
+        ``nginx-core``, ``libjs-jquery``, ``mariadb-server-10.5``, ``openjdk-17-jre-headless``, ``ea-php81``).
+        ``distro`` (optional, any form :meth:`resolve_distro` reads) picks the vendor's build where it differs:
+        OpenJDK on a RHEL-family host is Red Hat's build."""
         if not isinstance(product, str):
             return None
-        pid = self.aliases.get(product.strip().lower())
-        return self.products.get(pid) if pid else None
+        text = product.strip()
+        if not text or len(text) > 200:
+            return None
+        pid = self._resolve_id(text)
+        if pid is None:
+            return None
+        if pid == "eclipse-temurin" and distro is not None and not text.lower().startswith(("temurin", "eclipse")):
+            d = self.resolve_distro(distro) if not isinstance(distro, Distro) else distro
+            if d is not None and _archive_of(d)[0] == "el" and "red-hat-build-of-openjdk" in self.products:
+                pid = "red-hat-build-of-openjdk"
+        return self.products.get(pid)
 
-    def resolve_distro(self, distro: str | None) -> Distro | None:
-        if not distro or not isinstance(distro, str):
+    def _resolve_id(self, text: str) -> str | None:
+        key = text.lower()
+        pid = self.aliases.get(key)
+        if pid is not None:
+            return pid
+        cache = self._resolver_cache()
+        if key in cache["names"]:
+            return cache["names"][key]
+        out = cache["labels"].get(key) or cache["labels"].get(_slug(key))
+        if out is None:
+            out = self.aliases.get(_slug(key))
+        if out is None:
+            m = match_package(text)
+            if m is not None and m.product in self.products:
+                out = m.product
+        if out is None:
+            # "PHP 8.2", "nginx/1.24", "Apache HTTP Server 2.4": a name followed by a version
+            nm = _NAME_THEN_VERSION.match(key)
+            if nm and nm.group(1).strip() != key:
+                out = self._resolve_id(nm.group(1).strip())
+        if len(cache["names"]) < 50_000:
+            cache["names"][key] = out
+        return out
+
+    def resolve_package(self, name: object) -> PackageMatch | None:
+        """What a package name says (product, cycle in the name, vendor), for products in this catalog."""
+        m = match_package(name)
+        return m if m is not None and m.product in self.products else None
+
+    def resolve_distro(self, distro: object) -> Distro | None:
+        """The distro release as people and tools write it: ``debian-12``, ``bookworm``, ``Debian 12``,
+        ``Rocky Linux 8``, ``AlmaLinux 9``, ``Ubuntu 22.04 LTS``, ``RHEL 9``, ``el8``, a PRETTY_NAME
+        (``Debian GNU/Linux 12 (bookworm)``, ``Rocky Linux 8.10 (Green Obsidian)``), a point release
+        (``debian 12.7``), or the os-release ID + VERSION_ID (``{"ID": "rocky", "VERSION_ID": "9.4"}`` or
+        ``"rocky 9.4"``)."""
+        if isinstance(distro, Distro):
+            return distro
+        if isinstance(distro, Mapping):
+            ident = distro.get("ID") or distro.get("id")
+            ver = distro.get("VERSION_ID") or distro.get("version_id") or distro.get("version")
+            if not isinstance(ident, str) or not isinstance(ver, str | int | float) or isinstance(ver, bool):
+                return None
+            distro = f"{ident} {ver}"
+        if not isinstance(distro, str):
             return None
         key = distro.strip().lower()
+        if not key or len(key) > 200:
+            return None
         did = self.distro_aliases.get(key)
+        if did is None:
+            cache = self._resolver_cache()["distros"]
+            if key in cache:
+                did = cache[key]
+            else:
+                did = self._parse_distro(key)
+                if len(cache) < 10_000:
+                    cache[key] = did
         return self.distros.get(did) if did else None
+
+    def _parse_distro(self, key: str) -> str | None:
+        words = key.replace("gnu/linux", " ").replace('"', " ")
+        inner = re.findall(r"\(([^)]*)\)", words)
+        words = re.sub(r"\([^)]*\)", " ", words)
+        words = re.sub(r"\b(?:lts|release|server|version|edition|enterprise edition)\b", " ", words)
+        m = re.match(r"^\s*([a-z][a-z /_.-]*?)[\s_:/=-]*v?(\d+(?:\.\d+)*)\b", words)
+        if m is None:
+            m = re.match(r"^\s*(el|rhel|ol|amzn|centos|rocky|alma|almalinux|debian|ubuntu)(\d+(?:\.\d+)*)\s*$", words)
+        if m is not None:
+            os_pid = self._os_product(m.group(1).strip(" /_.-"))
+            if os_pid is not None:
+                found = self._distro_for(os_pid, m.group(2))
+                if found is not None:
+                    return found
+        # a codename anywhere: "Debian GNU/Linux trixie/sid", "Ubuntu (jammy)"
+        for token in [*inner, *re.split(r"[\s/(),]+", key)]:
+            did = self.distro_aliases.get(token.strip())
+            if did is not None and not token.strip().isdigit():
+                return did
+        return None
+
+    def _os_product(self, name: str) -> str | None:
+        name = name.strip().lower()
+        if name in _OS_IDS:
+            name = _OS_IDS[name]
+        slug = _slug(name)
+        for cand in (name, slug, re.sub(r"-(?:linux|server|os)$", "", slug), slug.replace("-", "")):
+            pid = self.aliases.get(cand) or self._resolver_cache()["labels"].get(cand)
+            if pid is not None and pid in self._resolver_cache()["os_products"]:
+                return pid
+        return None
+
+    def _distro_for(self, os_pid: str, version: str) -> str | None:
+        """The release of ``os_pid`` whose OS cycle is the longest dotted prefix of ``version`` (12.7 -> 12,
+        22.04.4 -> 22.04, 2023.5.20240805 -> 2023)."""
+        parts = version.split(".")
+        best: tuple[int, str] | None = None
+        for d in self._resolver_cache()["os_products"].get(os_pid, ()):
+            cparts = d.os_cycle.split(".")
+            if parts[:len(cparts)] == cparts and (best is None or len(cparts) > best[0]):
+                best = (len(cparts), d.id)
+        return best[1] if best else None
+
+    def _resolver_cache(self) -> dict[str, Any]:
+        cache: dict[str, Any] | None = self.__dict__.get("_resolver")
+        if cache is None:
+            labels: dict[str, str] = {}
+            for pid, prod in self.products.items():
+                labels.setdefault(prod.label.lower(), pid)
+                labels.setdefault(_slug(prod.label), pid)
+            os_products: dict[str, list[Distro]] = {}
+            for d in self.distros.values():
+                os_products.setdefault(d.os_product, []).append(d)
+            cache = {"labels": labels, "names": {}, "distros": {}, "os_products": os_products}
+            self.__dict__["_resolver"] = cache
+        return cache
+
+
+_NAME_THEN_VERSION = re.compile(r"^([a-z][a-z0-9 ._+-]*?)[\s/:-]+v?\d+(?:\.\d+)*\b")
+# os-release IDs and short forms that are not catalog aliases
+_OS_IDS = {"el": "rhel", "ol": "oracle-linux", "amzn": "amazon-linux", "rocky": "rocky-linux", "alma": "almalinux",
+           "red hat": "rhel", "redhat enterprise linux": "rhel", "centos linux": "centos", "sles_sap": "sles",
+           "opensuse-leap": "opensuse", "cloudlinux os": "cloudlinux"}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.+]+", "-", text.lower()).strip("-")
+
+
+# Which archive a release's own packages come from: (mark kind of s4.lifecycle.versions.package_marks, release in
+# the mark, substrings of the package db origin/vendor that name that archive).
+_ARCHIVES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "debian": ("debian", ("debian",)),
+    "ubuntu": ("ubuntu", ("ubuntu", "canonical", "debian")),  # Ubuntu syncs Debian packages unchanged
+    "rhel": ("el", ("red hat",)),
+    "almalinux": ("el", ("almalinux",)),
+    "rocky-linux": ("el", ("rocky",)),
+    "centos": ("el", ("centos",)),
+    "centos-stream": ("el", ("centos",)),
+    "oracle-linux": ("el", ("oracle america",)),
+    "cloudlinux": ("el", ("cloudlinux",)),
+    "amazon-linux": ("amzn", ("amazon",)),
+}
+
+
+def _archive_of(distro: Distro) -> tuple[str | None, str, tuple[str, ...]]:
+    """(mark kind, release as marked, origin substrings) of a distro release's own archive."""
+    kind, origins = _ARCHIVES.get(distro.os_product) or _ARCHIVES.get(distro.family) or (None, ())
+    release = distro.os_cycle
+    if kind == "el":
+        release = release.split(".")[0]
+    return kind, release, origins
+
+
+def distro_credit(distro: Distro, raw: object, origin: object = None) -> tuple[bool, str]:
+    """Is a package with this version (and package db origin/vendor) known to come from ``distro``'s archive?
+
+    Evidence, in order: the origin/vendor when the package db gave one; else the distro's release mark in the
+    version (``~deb12u1``, ``+deb12``, ``ubuntu0.22.04``, ``.el9``, ``module+el8``). A bare ``-N`` revision (a
+    self-built, cPanel or vendor package) is no evidence. Returns (credited, why not / how)."""
+    kind, release, origins = _archive_of(distro)
+    if kind is None:
+        return False, f"{distro.label}: no rule for its package archive"
+    if isinstance(origin, str) and origin.strip():
+        o = origin.strip().lower()
+        if any(x in o for x in origins):
+            return True, f"package origin {origin.strip()!r}"
+        return False, f"package origin {origin.strip()!r} is not {distro.label}'s archive"
+    mark = package_marks(raw)
+    if mark is None:
+        return False, "no origin and no distro release mark in the version: not known to be the distro's package"
+    if mark.kind == "vendor":
+        return False, f"a {mark.vendor} build, not {distro.label}'s package"
+    if mark.kind != kind:
+        return False, f"a {mark.kind} package revision, not {distro.label}'s"
+    if mark.release is not None and mark.release != release:
+        return False, f"built for {mark.kind} {mark.release}, not {distro.label}"
+    return True, "distro release mark in the version"
 
 
 def default_catalog_path() -> Path:

@@ -7,8 +7,9 @@ Status rules (as of a date D; "end" = the date that decides status):
   security-only  active support is over (upstream eoas passed, or the distro is in its LTS phase, or the
                  distro keeps patching a cycle upstream has dropped) but security support continues
   supported      otherwise (also for cycles that never end, e.g. Apache 2.4: eol false)
-Support source: ``distro`` when the component is distro-packaged, the distro ships that cycle and the distro's
-end is later than upstream's; else ``upstream``.
+Support source: ``distro`` when the component is known to come from the distro's archive (told so, the package db
+origin, or the distro's release mark in the version: never a bare ``-N`` revision), the distro ships that cycle and
+the distro's end is later than upstream's; else ``upstream``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from s4.lifecycle.catalog import Catalog, Cycle, Distro, Product
+from s4.lifecycle.catalog import Catalog, Cycle, Distro, Product, distro_credit
 from s4.lifecycle.constraints import ConstraintError, ConstraintSet
-from s4.lifecycle.versions import VersionError, extract_version, looks_distro_packaged, upstream_key, upstream_parts
+from s4.lifecycle.versions import VersionError, extract_version, upstream_key, upstream_parts
 
 STATUSES = ("supported", "security-only", "eol-soon", "eol", "unknown")
 DEFAULT_EOL_SOON_DAYS = 180
@@ -149,9 +150,15 @@ class Engine:
     def known_products(self) -> list[str]:
         return sorted(self.catalog.products)
 
-    def resolve(self, product: str) -> str | None:
-        p = self.catalog.resolve(product)
+    def resolve(self, product: str, distro: str | None = None) -> str | None:
+        """The catalog id of a product as typed: id, alias, display name or package name (see Catalog.resolve)."""
+        p = self.catalog.resolve(product, distro)
         return p.id if p else None
+
+    def resolve_distro(self, distro: Any) -> str | None:
+        """The distro id of a release as typed (``Debian 12``, ``el8``, a PRETTY_NAME, os-release ID+VERSION_ID)."""
+        d = self.catalog.resolve_distro(distro)
+        return d.id if d else None
 
     def known_distros(self) -> list[str]:
         return sorted(self.catalog.distros)
@@ -179,11 +186,14 @@ class Engine:
     # ---------------------------------------------------------------------------------------- evaluate
     def evaluate(self, product: str, version: Any, distro: str | None = None, as_of: date | None = None, *,
                  packaged: bool | None = None, eol_soon_days: int | None = None, min_months: int | None = None,
-                 constraints: Mapping[str, Any] | None = None, target_distro: str | None = None) -> Verdict:
+                 constraints: Mapping[str, Any] | None = None, target_distro: str | None = None,
+                 origin: str | None = None) -> Verdict:
         """Verdict for ``product`` at ``version`` (a raw package version, banner or upstream version).
 
-        ``packaged``: the component is the distro's own package (None = infer from a distro revision in the
-        version string, e.g. ``-1+deb11u5``). ``constraints``: {product: spec} limits the recommended target
+        ``packaged``: True = the caller knows it is the distro archive's package; False = it is not; None = judge
+        from the evidence: ``origin`` (the package db's origin/vendor: ``debian``, ``Red Hat, Inc.``, ``sury``...)
+        or else the distro's release mark in the version (``-1+deb11u5``, ``.el9``); a bare ``-N`` revision is no
+        evidence. ``constraints``: {product: spec} limits the recommended target
         (e.g. {"php": ">=7.4,<8.5"}). ``target_distro``: distro the recommendation must fit (default: distro).
         """
         as_of = as_of or date.today()
@@ -193,11 +203,12 @@ class Engine:
         if constraints:
             ckey = tuple(sorted((str(k), str(v)) for k, v in constraints.items()))
         raw_key = version if isinstance(version, str | int | float) and not isinstance(version, bool) else repr(version)
-        key = (product, raw_key, distro, as_of, packaged, soon, months, ckey, target_distro)
+        key = (product, raw_key, distro, as_of, packaged, soon, months, ckey, target_distro, origin)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        v = self._evaluate(product, version, distro, as_of, packaged, soon, months, constraints, target_distro)
+        v = self._evaluate(product, version, distro, as_of, packaged, soon, months, constraints, target_distro,
+                           origin)
         if len(self._cache) > 500_000:
             self._cache.clear()
         self._cache[key] = v
@@ -205,25 +216,36 @@ class Engine:
 
     def evaluate_component(self, component: Mapping[str, Any], distro: str | None = None,
                            as_of: date | None = None, **kw: Any) -> Verdict:
-        """Verdict for a CONTRACTS §1 component dict ({product, version, raw_version, source, ...})."""
+        """Verdict for a CONTRACTS §1 component dict ({product, version, raw_version, source, package, origin}).
+
+        A component the package manager installed (source dpkg/rpm/apk) is judged on the evidence (its
+        ``origin``, the vendor its package name says, the distro mark in ``raw_version``); any other source
+        (a binary found outside the package manager, a docroot) is never the distro's package."""
         if not isinstance(component, Mapping):
             raise TypeError("component must be a mapping with 'product' and 'version'")
         product = component.get("product")
         raw = component.get("raw_version") or component.get("version")
         packaged = kw.pop("packaged", None)
         if packaged is None and component.get("source") is not None:
-            packaged = str(component.get("source")).lower() in _PACKAGE_SOURCES
+            packaged = None if str(component.get("source")).lower() in _PACKAGE_SOURCES else False
+        origin = kw.pop("origin", None) or component.get("origin")
+        pm = self.catalog.resolve_package(component.get("package"))
+        if pm is not None and pm.vendor:
+            origin = pm.vendor
         return self.evaluate(str(product) if product is not None else "", raw, distro, as_of, packaged=packaged,
-                             **kw)
+                             origin=str(origin) if origin else None, **kw)
 
     def _evaluate(self, query: str, raw: Any, distro_id: str | None, as_of: date, packaged: bool | None,
                   soon: int, months: int, constraints: Mapping[str, Any] | None,
-                  target_distro: str | None) -> Verdict:
+                  target_distro: str | None, origin: str | None = None) -> Verdict:
         v = Verdict(query if isinstance(query, str) else repr(query), raw, as_of, distro_id)
-        prod = self.catalog.resolve(query) if isinstance(query, str) else None
+        prod = self.catalog.resolve(query, distro_id) if isinstance(query, str) else None
         if prod is None:
             v.reason = f"product {query!r} is not in the catalog"
             return v
+        pm = self.catalog.resolve_package(query)
+        if pm is not None and pm.vendor and not origin:
+            origin = pm.vendor  # ea-php81, alt-php74, MariaDB-server: the vendor's build, whatever the version says
         v.product, v.label, v.category = prod.id, prod.label, prod.category
         notes: list[str] = []
         distro: Distro | None = None
@@ -250,8 +272,15 @@ class Engine:
             return v
         v.cycle = cyc.cycle
         v.lts = bool(cyc.lts) and not (isinstance(cyc.lts, date) and cyc.lts > as_of)
-        v.packaged = bool(packaged) if packaged is not None else (
-            distro is not None and isinstance(raw, str) and looks_distro_packaged(raw))
+        credit_note = ""
+        if distro is None:
+            v.packaged = bool(packaged)
+        elif packaged is False:
+            v.packaged, credit_note = False, "not the distro's package"
+        elif packaged is True and not origin:
+            v.packaged = True
+        else:
+            v.packaged, credit_note = distro_credit(distro, raw, origin)
 
         # ---- upstream phases
         up_end = self._upstream_end(prod, cyc)
@@ -277,7 +306,7 @@ class Engine:
             if prod.id in distro.notes:
                 dist_note = (dist_note + "; " if dist_note else "") + f"{distro.label}: {distro.notes[prod.id]}"
         elif distro is not None and not v.packaged and distro.ships.get(prod.id, {}).get(cyc.cycle):
-            dist_note = "not the distro's package (no distro revision): upstream dates apply"
+            dist_note = f"{credit_note or 'not the distro package'}: upstream dates apply"
         v.distro_end = dist_end
 
         # ---- choose the source: the later end wins; an open upstream end (eol false) always wins

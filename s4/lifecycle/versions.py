@@ -525,7 +525,15 @@ def package_marks(raw: object) -> PackageMark | None:
     if not isinstance(raw, str):
         return None
     s = raw.strip()
-    if not s or len(s) > 256 or any(ch.isspace() for ch in s):
+    if not s or len(s) > 512:
+        return None
+    if any(ch.isspace() for ch in s):
+        # a banner quoting the package version: "psql (PostgreSQL) 15.13 (Debian 15.13-0+deb12u1)"
+        for token in re.split(r"[\s(),;\[\]]+", s):
+            if token[:1].isdigit() and "-" in token:
+                mark = package_marks(token)
+                if mark is not None:
+                    return mark
         return None
     for rx, vendor in _VENDOR_MARKS:
         if rx.search(s):

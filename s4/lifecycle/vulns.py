@@ -111,6 +111,11 @@ def _lt(a: str, b: str) -> bool:
     return bool(_key(a) < _key(b))
 
 
+def is_above(a: str, b: str) -> bool:
+    """Whether version ``a`` sorts above ``b`` (the project's upstream ordering)."""
+    return _lt(b, a)
+
+
 def _is_prerelease(version: str) -> bool:
     return any(c.isalpha() for c in version)
 

@@ -65,13 +65,16 @@ def _accepts(engine: EngineLike, name: str) -> bool:
 
 
 def _verdict(engine: EngineLike, product: str, version: str, distro: str | None, as_of: _dt.date, *,
-             packaged: bool, soon_days: int, target_distro: str | None = None) -> dict[str, Any]:
+             packaged: bool | None, soon_days: int, target_distro: str | None = None,
+             origin: str | None = None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"distro": distro, "as_of": as_of}
     if target_distro and _accepts(engine, "target_distro"):
         kwargs["target_distro"] = target_distro
     # optional keywords of s4.lifecycle.Engine beyond the §2 contract: say what discovery knows, use our window
     if _accepts(engine, "packaged"):
         kwargs["packaged"] = packaged
+    if origin and _accepts(engine, "origin"):   # the package db's origin: whose archive the package came from
+        kwargs["origin"] = origin
     if _accepts(engine, "eol_soon_days"):
         kwargs["eol_soon_days"] = soon_days
     try:
@@ -226,6 +229,7 @@ class _HostView:
                                             "engine": db.get("engine"), "db": db.get("name")})
         pkgs = [p for p in facts.get("packages") or [] if isinstance(p, dict) and p.get("name")]
         self.packages = {str(p["name"]) for p in pkgs}
+        self.origins = {str(p["name"]): str(p["origin"]) for p in pkgs if p.get("origin")}
         self.manager = str(next((p.get("manager") for p in pkgs if p.get("manager")), "package"))
 
     def packages_of(self, product: str) -> list[str]:
@@ -383,7 +387,12 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
              install_source: str, packages: list[str], paths: list[str], evidence: str, distro: str | None,
              responsible: str, note: str, units: list[str], target_distro: str | None = None,
              stack: dict[str, Any] | None = None) -> dict[str, Any]:
-    v = _verdict(engine, product, str(raw_version or version), distro, as_of, packaged=distro is not None,
+    # with the package list gathered, the engine credits distro support on evidence (the packages' origin, the
+    # distro's mark in the version), never on "dpkg installed it" alone (a cPanel or self-built package is not the
+    # distro's); without one (older facts), a package-managed component is taken as the distro's
+    origin = next((view.origins[p] for p in packages if p in view.origins), None)
+    packaged = (None if view.packages else True) if distro is not None else False
+    v = _verdict(engine, product, str(raw_version or version), distro, as_of, packaged=packaged, origin=origin,
                  soon_days=soon_days, target_distro=target_distro if distro else None)
     cycle = v.get("cycle") or cycle_of(version)
     days_left = v.get("days_left")

@@ -106,12 +106,13 @@ CASES = [
     ("debian", "12.12", None, C, "security-only", "upstream", "12"),
     ("debian", "12.12", None, B, "supported", "upstream", "12"),
     # ---- trixie (internal-01): Debian 13, regular until 2028-08-09, LTS until 2030-06-30
-    ("php", "8.4.11-1", "debian-13", C, "supported", "distro", "8.4"),
-    ("php", "8.4.11-1", "debian-13", D, "security-only", "distro", "8.4"),
+    # trixie packages never updated in stable carry a bare -N revision: no evidence of the archive on its own
+    # (origin given: test_bare_revision_needs_origin)
+    ("php", "8.4.11-1", "debian-13", C, "supported", "upstream", "8.4"),
+    ("php", "8.4.11-1", "debian-13", D, "security-only", "upstream", "8.4"),
     ("postgresql", "17.6-0+deb13u1", "debian-13", C, "supported", "distro", "17"),
-    ("nginx", "1.26.3-3", "debian-13", C, "security-only", "distro", "1.26"),
-    ("redis", "5:8.0.2-3", "debian-13", C, "security-only", "distro", ANY),
-    ("openssl", "3.5.1-1", "debian-13", C, "supported", "distro", "3.5"),
+    ("nginx", "1.26.3-3", "debian-13", C, "eol", "upstream", "1.26"),
+    ("openssl", "3.5.1-1", "debian-13", C, "supported", "upstream", "3.5"),
     ("apache2", "2.4.65-2", "debian-13", C, "supported", "upstream", "2.4"),
     ("debian", "13.1", None, C, "supported", "upstream", "13"),
     # ---- other estates: Ubuntu, RHEL and rebuilds, app and OS products
@@ -195,6 +196,44 @@ def test_php74_distro_dates(engine):
 def test_eol_soon_window(engine):
     v = engine.evaluate("magento", "2.4.7-p5", None, C, eol_soon_days=200)
     assert v.status == "eol-soon"
+
+
+# the same trixie packages with the origin the package db gives (dpkg Maintainer @debian.org -> origin debian)
+@pytest.mark.parametrize("product,raw,as_of,status,target", [
+    ("php", "8.4.11-1", C, "supported", "8.4"), ("php", "8.4.11-1", D, "security-only", "8.4"),
+    ("nginx", "1.26.3-3", C, "security-only", "1.26"), ("redis", "5:8.0.2-3", C, "security-only", ANY),
+    ("openssl", "3.5.1-1", C, "supported", "3.5"),
+])
+def test_bare_revision_needs_origin(engine, product, raw, as_of, status, target):
+    v = engine.evaluate(product, raw, "debian-13", as_of, origin="debian")
+    assert (v.status, v.source) == (status, "distro"), v.reason
+    assert target == ANY or v.recommended.cycle == target
+    for origin in ("sury", "cPanel, Inc.", "Red Hat, Inc."):
+        v = engine.evaluate(product, raw, "debian-13", as_of, origin=origin)
+        assert v.source == "upstream" and "is not Debian 13" in v.reason and "archive" in v.reason, v.reason
+
+
+@pytest.mark.parametrize("raw,distro,credited", [
+    ("7.4.33-1+deb11u5", "debian-11", True), ("7.4.33-1+deb11u5", "debian-12", False),  # a leftover of bullseye
+    ("7.4.33-1", "debian-11", False),                                                     # self-built / vendor
+    ("7.4.33-1+0~20241207.99+debian11~1.gbp8b1e3a", "debian-11", False),                 # deb.sury.org
+    ("8.2.26-1~deb12u1", "debian-12", True), ("8.2.26-1+deb12", "debian-12", True),
+    ("8.1.2-1ubuntu2.20", "ubuntu-22.04", True), ("8.1.2-1ubuntu2.20", "debian-12", False),
+    ("8.0.30-1.module+el8.6.0+16523+f4d1a0d3", "rhel-8", True), ("8.0.30-1.el9_2", "rhel-8", False),
+    ("8.0.30-1.el9_2", "rocky-9", True), ("8.1.29-1.cp1198", "rhel-9", False), ("8.3.14-1.el9.remi", "rhel-9", False),
+])
+def test_distro_credit_from_version_marks(engine, raw, distro, credited):
+    v = engine.evaluate("php", raw, distro, C)
+    assert v.packaged is credited, v.reason
+
+
+def test_vendor_package_names_are_never_the_distros(engine):
+    # cPanel's EasyApache PHP: a "-1" revision and even an el9 mark do not make it Red Hat's
+    comp = {"product": "php", "version": "8.1.29", "raw_version": "8.1.29-1.el9", "source": "rpm", "package": "ea-php81"}
+    v = engine.evaluate_component(comp, "rhel-9", C)
+    assert not v.packaged and v.source == "upstream", v.reason
+    comp = dict(comp, package="php-fpm", origin="Red Hat, Inc.")
+    assert engine.evaluate_component(comp, "rhel-9", C).packaged
 
 
 def test_packaged_override(engine):

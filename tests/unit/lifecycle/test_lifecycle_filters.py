@@ -43,8 +43,10 @@ def test_verdict_component_dict():
 
 
 def test_verdict_product_and_version():
-    d = verdict("php", version="8.4.11-1", distro="debian-13", as_of="2026-11-27")
+    d = verdict("php", version="8.4.11-1+deb13u1", distro="debian-13", as_of="2026-11-27")
     assert (d["status"], d["source"]) == ("supported", "distro")
+    d = verdict("php", version="8.4.11-1", distro="debian-13", as_of="2026-11-27")  # a bare -N: no evidence
+    assert (d["status"], d["source"]) == ("supported", "upstream")
     d = verdict("php", version="7.4.33-1+deb11u5", distro="debian-11", as_of="2026-11-27",
                 constraints={"php": "5.6 - 8.0"})
     assert d["recommended"] is None

@@ -176,6 +176,18 @@ def test_end_of_life_markers(bound, marker, next_line):
     assert vulns._next_line(bound) == next_line
 
 
+@pytest.mark.parametrize(("lower", "higher", "retire_agrees"), [
+    ("3.0.0-rc.1", "3.0.0", True), ("1.9.0b1", "1.9.0", True), ("4.0.0-beta", "4.0.0-beta.2", True),
+    ("4.0.0-beta.2", "4.0.0", True), ("1.0.0-rc.1", "1.0.0-rc.1.1", True), ("1.0.0-rc.1.1", "1.0.0-rc.2", True),
+    ("22.0.0-next.3", "22.0.0-rc.2", True), ("15.0.0-canary.206", "15.0.0", True), ("3.0.RC3", "3", True),
+    ("1.0.0.beta.3", "1.0.0", True), ("1.0RC2", "1.0", True), ("1.9.3", "1.10.0", True),
+    # server-side forms the project orders as their vendors do (Retire.js never sees them)
+    ("1.1.1", "1.1.1w", False), ("2.4.7", "2.4.7-p3", False)])
+def test_pre_release_ordering(lower, higher, retire_agrees):
+    assert vulns.is_above(higher, lower) and not vulns.is_above(lower, higher)
+    assert (_retire_at_or_above(higher, lower) and not _retire_at_or_above(lower, higher)) is retire_agrees
+
+
 def _retire_at_or_above(v1: str, v2: str) -> bool:
     """Retire.js's isAtOrAbove() as its repository documents it (the reference the data is written for): split on
     '.' and '-', all-digit parts compare as numbers, others as strings, a number beats a string, missing = 0."""
@@ -204,8 +216,8 @@ def _retire_applies(a: Advisory, version: str) -> bool:
 
 
 def test_project_comparator_matches_retire_on_every_advisory_of_the_data(db):
-    """For release versions at and around every bound of every library (about 130,000 checks), the project's one
-    comparator (s4.lifecycle.versions) matches each advisory exactly as Retire.js does."""
+    """For every bound of every library and the releases at and around it (about 150,000 checks), the project's
+    one comparator (s4.lifecycle.versions) matches each advisory exactly as Retire.js does, pre-releases included."""
     checked = 0
     for comp, advs in db.components.items():
         probes: set[str] = set()
@@ -214,7 +226,7 @@ def test_project_comparator_matches_retire_on_every_advisory_of_the_data(db):
                 if not b:
                     continue
                 rel = vulns._release_of(b)
-                probes.add(rel)
+                probes.update((b, rel))          # the bound itself: pre-releases too (4.0.0-beta.2, 1.9.0b1)
                 parts = [int(x) for x in rel.split(".")]
                 for i in range(len(parts)):
                     for d in (-1, 1):
