@@ -123,6 +123,8 @@ def _print(r: dict[str, Any]) -> None:
     for n in r["notices"]:
         where = n.get("eml") or ", ".join(n["recipients"])
         print(f"  notice {n['status']:<8} {n['client']}: {', '.join(n['announcements'])} -> {where}")
+        for cmd in n.get("poc_commands") or []:
+            print(f"    POC on acceptance (operator): {cmd}")
     for n in r["not_notified"]:
         print(f"  not notified: {n['client']} ({n['announcement']}): {n['reason']}")
     for h in r["not_gathered"]:

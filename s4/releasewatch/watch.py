@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from s4.filemodes import private_dir
-from s4.releasewatch.notices import build_notice
+from s4.releasewatch.notices import build_notice, operator_commands
 from s4.releasewatch.policy import Decision, Policy, decide, load_catalog_releases
 from s4.releasewatch.site import SiteConfig, _write_if_changed, write_site
 from s4.releasewatch.smtp import DeliveryError, Sender, SmtpConfig
@@ -133,7 +133,9 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
         recipients = contacts.get(cid) or []
         msg = build_notice(client, anns, findings, opts.site, opts.sender, opts.as_of, recipients)
         entry: dict[str, Any] = {"client": cid, "announcements": ids, "recipients": recipients, "status": "pending",
-                 "subject": str(msg["Subject"]), "message_id": str(msg["Message-ID"])}
+                 "subject": str(msg["Subject"]), "message_id": str(msg["Message-ID"]),
+                 # the operator's copy: the client's notice offers the POC in words, never a command
+                 "poc_commands": operator_commands(anns, findings)}
         notices.append(entry)
         messages.append((entry, msg))
 

@@ -312,7 +312,8 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                        "_evidence": [str(c["evidence"])] if c.get("evidence") else []}
     out: list[dict[str, Any]] = []
     target_distro = None
-    stack: dict[str, Any] | None = None
+    poc = poc_stack(engine, facts, as_of)   # what poc_provision.yml builds by default for this host
+    moves = False
     # the OS first: when it must move, the host moves to what its default POC profile builds (s4.report.targets):
     # the OS release, and for every other distro package the version that release gives it
     for m in sorted(merged.values(), key=lambda m: m["kind"] != "os"):
@@ -330,20 +331,16 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
             install_source=m["source"] or "unknown", packages=m["_packages"], paths=m["_paths"],
             evidence="; ".join(m["_evidence"]), distro=distro if packaged else None,
             responsible=responsible, note=note, units=units_by_product.get(m["product"], []),
-            target_distro=target_distro, stack=stack if packaged else None,
+            target_distro=target_distro, poc=poc if packaged else None, moves=moves,
         ))
         f = out[-1]
         rec = f["recommended"]
-        if f["kind"] == "os" and f["status"] in ("eol", "eol-soon") and stack is None and target_distro is None:
-            stack = poc_stack(engine, facts, as_of)
-            target = _stack_target(engine, stack, f["product"], as_of, soon_days) if stack else None
-            if stack is not None and target is not None:
-                f["recommended"] = target
-                target_distro = str(stack["distro"])
-            else:
-                stack = None
-                if rec and rec.get("cycle"):
-                    target_distro = f"{rec.get('product') or f['product']}-{rec['cycle']}"
+        if f["kind"] == "os" and f["status"] in ("eol", "eol-soon") and not moves and target_distro is None:
+            if poc is not None and f["poc_target"] is not None:
+                f["recommended"] = f["poc_target"]
+                target_distro, moves = str(poc["distro"]), True
+            elif rec and rec.get("cycle"):
+                target_distro = f"{rec.get('product') or f['product']}-{rec['cycle']}"
     site_items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for site in view.sites:
         for kind, items in (("webapp", site["apps"]), ("frontend", site["libraries"])):
@@ -373,7 +370,7 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                     packages=view.packages_of(product) if packaged else [],
                     paths=[path] if path else [], evidence=str(item.get("evidence") or ""),
                     distro=distro if packaged else None, responsible=responsible, note=note, units=[],
-                    stack=stack if packaged else None,
+                    poc=poc if packaged else None, moves=moves,
                 ))
                 site_items[skey] = out[-1]
     if host.service == "internal":
@@ -386,7 +383,7 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
              site: dict[str, Any] | None, product: str, version: str, raw_version: Any, kind: str,
              install_source: str, packages: list[str], paths: list[str], evidence: str, distro: str | None,
              responsible: str, note: str, units: list[str], target_distro: str | None = None,
-             stack: dict[str, Any] | None = None) -> dict[str, Any]:
+             poc: dict[str, Any] | None = None, moves: bool = False) -> dict[str, Any]:
     # with the package list gathered, the engine credits distro support on evidence (the packages' origin, the
     # distro's mark in the version), never on "dpkg installed it" alone (a cPanel or self-built package is not the
     # distro's); without one (older facts), a package-managed component is taken as the distro's
@@ -406,8 +403,10 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
     if site is not None and site.get("client"):
         clients = [site["client"]]
     rec = v.get("recommended") if isinstance(v.get("recommended"), dict) else None
-    if stack is not None:       # the host moves to its POC profile's release: the target is what that builds
-        rec = _stack_target(engine, stack, product, as_of, soon_days) or rec
+    # what the host's default POC profile builds for it (distro packages only); the target when the host moves
+    poc_target = _stack_target(engine, poc, product, as_of, soon_days) if poc is not None else None
+    if moves and poc_target is not None:
+        rec = poc_target
     if rec is None and status in ("eol", "eol-soon"):
         rec = _short_target(engine, product, distro, as_of, v.get("version") or version)
     return {
@@ -441,6 +440,7 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
         "releases_behind": v.get("releases_behind"),
         "reason": v.get("reason") or "",
         "recommended": None if rec is None else {k: rec.get(k) for k in RECOMMENDED_KEYS},
+        "poc_target": None if poc_target is None else {k: poc_target.get(k) for k in RECOMMENDED_KEYS},
         "alternatives": [{"product": a.get("product"), "reason": a.get("reason")} for a in v.get("alternatives") or []
                          if isinstance(a, dict)],
         "responsible": responsible,

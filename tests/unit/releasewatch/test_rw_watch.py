@@ -16,6 +16,7 @@ from aiosmtpd.smtp import AuthResult
 from rwfixtures import AS_OF, CMDB_YAML, catalog_products, cycle, d, write_catalog
 
 from s4.cli import main as s4_main
+from s4.poc import profiles
 from s4.releasewatch.site import SiteConfig
 from s4.releasewatch.smtp import SmtpConfig, SmtpConfigError
 from s4.releasewatch.store import Store
@@ -198,26 +199,37 @@ def test_smtp_one_message_per_client_then_nothing_new(tmp_path, hostvars, histor
 def test_notice_content(tmp_path, hostvars, history_db, catalog_dir, engine, smtp_server):
     handler = Recorder()
     port = smtp_server(handler)
-    run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=PlainLoopback(port=port)),
-        engine=engine)
+    r = run(hostvars, opts(tmp_path, history_db, catalog_dir, send=True, smtp=PlainLoopback(port=port)),
+            engine=engine)
     msgs = {parsed(raw)["X-S4-Client"]: parsed(raw) for _, _, raw in handler.messages}
     text, html = text_of(msgs["acme"])
     # hosts, sites, components and the lifecycle status of what they run
     assert "server mvps-acme-01 (serves acme-blog): php 7.4.33 (runtime), lifecycle status eol" in text
     assert "site acme-blog (acme-blog.example) on mvps-acme-01: wordpress 5.7.11 (webapp), lifecycle status eol" in text
-    # provider / client split
-    assert "What Smartt will do:\n  - uplift php 7.4.33 on mvps-acme-01 to PHP 8.5" in text
+    # provider / client split; what Smartt uplifts is offered what the POC builds (the default profile: one target
+    # across notice, EOL report and POC), with its own support end and the announced release as newer upstream
+    prof = profiles.default_for({"distro": "debian-11"})
+    php = prof.components["php"]
+    assert (f"What Smartt will do:\n  - uplift php 7.4.33 on mvps-acme-01 to PHP {php} (supported until 2030-06-30; "
+            f"what POC profile {prof.name} builds); PHP 8.5 is newer upstream, not in the POC profile") in text
     assert "What is yours to do (web applications and front-end components you manage):\n  - upgrade wordpress 5.7.11" \
-        in text
+        " in site acme-blog (acme-blog.example) on mvps-acme-01 to WordPress 7.1" in text    # the client's own app
     assert "time-and-materials" in text
-    # the POC offer with what the operator will run
-    assert ("ansible-playbook playbooks/poc_provision.yml -e s4_poc_source=mvps-acme-01 "
-            "-e '{\"s4_poc_versions\": {\"php\": \"8.5\"}}'") in text
+    # the POC offer in words: what it builds, never the operator's command (that is in the run's result)
+    assert (f"Smartt will then build:\n  - a copy of server mvps-acme-01 (sites acme-blog) with your data, on "
+            f"{prof.description} (POC profile {prof.name})") in text
+    for body in (text, html):
+        assert "ansible-playbook" not in body and "s4_poc" not in body and "poc_provision" not in body
     assert "http://notices.test/notices/php-8.5.html" in text
     assert "<td>wordpress (webapp)</td><td>5.7.11</td><td>eol</td>" in html and "<script" not in html
     globex_text = text_of(msgs["globex"])[0]
     assert "server shared-01 (serves globex-www, hooli-app): php 8.2.29 (runtime)" in globex_text
+    assert f"uplift php 8.2.29 on shared-01 to PHP {php} (supported until" in globex_text
     assert "acme" not in globex_text.lower()
+    # the operator's copy: the command per host, with the profile
+    notices = {n["client"]: n for n in r["notices"]}
+    assert notices["acme"]["poc_commands"] == [
+        f"ansible-playbook playbooks/poc_provision.yml -e s4_poc_source=mvps-acme-01 -e s4_poc_profile={prof.name}"]
 
 
 def test_smtp_down_records_nothing_sent_and_a_rerun_sends(tmp_path, hostvars, history_db, catalog_dir, engine,
