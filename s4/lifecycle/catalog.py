@@ -80,9 +80,21 @@ class Cycle:
     latest_date: date | None
     codename: str | None = None
     custom: dict[str, str] = field(default_factory=dict)
-    # newest first: (key, version, date)
-    history: list[tuple[Any, str, date | None]] = field(default_factory=list)
+    # [version, date] pairs as stored; parsed into (key, version, date) newest first on first use of .history
+    history_raw: list[Any] = field(default_factory=list)
     key: Any = None
+    label: str | None = None        # plain-text release label (endoflife.date releaseLabel, HTML stripped)
+    links: list[str] = field(default_factory=list)  # release notes / announcement links
+    _history: list[tuple[Any, str, date | None]] | None = None
+    where: str = ""
+
+    @property
+    def history(self) -> list[tuple[Any, str, date | None]]:
+        """Release history newest first: (version key, version, date); parsed lazily (most cycles are never
+        asked), validated strictly by the updater (``product_from_json(strict=True)``)."""
+        if self._history is None:
+            self._history = _parse_history(self.history_raw, self.where)
+        return self._history
 
     @property
     def is_lts(self) -> bool:
@@ -129,6 +141,9 @@ class Distro:
     windows: dict[str, date | None] = field(default_factory=dict)
     package_support_end: date | None = None
     aliases: list[str] = field(default_factory=list)
+    ships_source: dict[str, dict[str, str]] = field(default_factory=dict)  # product -> cycle -> source
+    support_source: str | None = None  # where the windows come from (None: the OS product's cycle)
+    exceptions: list[dict[str, Any]] = field(default_factory=list)  # debian-security-support entries
 
 
 @dataclass
@@ -157,7 +172,7 @@ class Catalog:
         if not pdir.is_dir():
             raise CatalogError(f"{root}: products/ missing")
         for f in sorted(pdir.glob("*.json")):
-            prod = product_from_json(_read_json(f), str(f))
+            prod = product_from_json(_read_json(f), str(f), strict=False)
             if prod.id != f.stem:
                 raise CatalogError(f"{f}: id {prod.id!r} does not match the file name")
             products[prod.id] = prod
@@ -408,10 +423,13 @@ def _read_json(path: Path) -> Any:
         raise CatalogError(f"{path}: unreadable JSON: {exc}") from exc
 
 
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (C or Python)
     except FileNotFoundError as exc:
         raise CatalogError(f"{path}: missing") from exc
     except (OSError, yaml.YAMLError) as exc:
@@ -421,8 +439,23 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def product_from_json(data: Any, where: str) -> Product:
-    """Build and validate one product from its JSON document."""
+def _parse_history(raw: list[Any], where: str) -> list[tuple[Any, str, date | None]]:
+    history: list[tuple[Any, str, date | None]] = []
+    for h in raw or []:
+        if not (isinstance(h, list) and len(h) == 2 and isinstance(h[0], str)):
+            raise CatalogError(f"{where}: bad history entry {h!r}")
+        try:
+            hkey = upstream_key(h[0])
+        except VersionError as exc:
+            raise CatalogError(f"{where}: bad history version {h[0]!r}") from exc
+        history.append((hkey, h[0], parse_date(h[1], f"{where} history {h[0]}")))
+    history.sort(key=lambda t: t[0], reverse=True)
+    return history
+
+
+def product_from_json(data: Any, where: str, strict: bool = True) -> Product:
+    """Build and validate one product from its JSON document (``strict=False``: release histories are
+    parsed on first use instead of now; the committed catalog was validated strictly when generated)."""
     if not isinstance(data, dict):
         raise CatalogError(f"{where}: expected an object")
     for key in ("id", "label", "category", "cycles"):
@@ -444,16 +477,11 @@ def product_from_json(data: Any, where: str) -> Product:
         seen.add(name)
         if "eol" not in c:
             raise CatalogError(f"{w} ({name}): 'eol' missing")
-        history: list[tuple[Any, str, date | None]] = []
-        for h in c.get("history") or []:
-            if not (isinstance(h, list) and len(h) == 2 and isinstance(h[0], str)):
-                raise CatalogError(f"{w} ({name}): bad history entry {h!r}")
-            try:
-                hkey = upstream_key(h[0])
-            except VersionError as exc:
-                raise CatalogError(f"{w} ({name}): bad history version {h[0]!r}") from exc
-            history.append((hkey, h[0], parse_date(h[1], f"{w} ({name}) history {h[0]}")))
-        history.sort(key=lambda t: t[0], reverse=True)
+        raw_hist = c.get("history") or []
+        if not isinstance(raw_hist, list):
+            raise CatalogError(f"{w} ({name}): history must be a list")
+        parsed = _parse_history(raw_hist, f"{w} ({name})") if strict else None
+        ckey: Any
         try:
             ckey = upstream_key(name)
         except VersionError:
@@ -470,8 +498,12 @@ def product_from_json(data: Any, where: str) -> Product:
             latest_date=parse_date(c.get("latest_date"), f"{w} ({name}) latest_date"),
             codename=c.get("codename") or None,
             custom={str(k): str(v) for k, v in (c.get("custom") or {}).items() if v is not None},
-            history=history,
+            history_raw=raw_hist,
             key=ckey,
+            label=str(c["label"]) if c.get("label") else None,
+            links=[str(u) for u in c.get("links") or []],
+            _history=parsed,
+            where=f"{w} ({name})",
         ))
     prod = Product(
         id=str(data["id"]),
@@ -511,7 +543,36 @@ def _load_distros(data: dict[str, Any], products: dict[str, Product],
             if ships_src not in raw or not isinstance(raw[ships_src].get("ships"), dict):
                 raise CatalogError(f"{w}: ships refers to unknown distro {ships_src!r}")
             ships_src = raw[ships_src]["ships"]
+        base = d.get("ships_from")
+        if base is not None:  # a rebuild: the base release's ships, then its own additions
+            if base not in raw or not isinstance(raw[base].get("ships"), dict):
+                raise CatalogError(f"{w}: ships_from refers to unknown distro {base!r}")
+            merged = {p: dict(c) for p, c in raw[base]["ships"].items()}
+            for p, c in (ships_src or {}).items():
+                merged.setdefault(p, {}).update(c or {})
+            ships_src = merged
+        # ---- support windows: generated `support` (distro-info, Red Hat, endoflife.date; each with its source)
+        # or, for a hand-written file without it, the OS product's cycle through the family's phase mapping
+        phases = dict(fam.get("phases") or {})
+        package_phase = str(fam.get("package_phase", "eol"))
+        cyc = prod.index[os_cycle]
+        windows: dict[str, date | None] = {"release": cyc.release_date}
+        support = d.get("support")
+        pend: date | None
+        if isinstance(support, dict):
+            for wname, val in support.items():
+                if wname != "source":
+                    windows[str(wname)] = parse_date(val, f"{w} support.{wname}")
+            pwin = str(fam.get("package_window", "regular"))
+            pend = windows.get(pwin) or windows.get("regular")
+        else:
+            for wname, phase in phases.items():
+                v = getattr(cyc, phase)
+                windows[wname] = v if isinstance(v, date) else None
+            pv = getattr(cyc, package_phase)
+            pend = pv if isinstance(pv, date) else (cyc.eol if isinstance(cyc.eol, date) else None)
         ships: dict[str, dict[str, Any]] = {}
+        ships_source: dict[str, dict[str, str]] = {}
         for p, cycles in (ships_src or {}).items():
             pid = aliases.get(str(p).lower())
             if pid is None:
@@ -519,31 +580,31 @@ def _load_distros(data: dict[str, Any], products: dict[str, Product],
             if not isinstance(cycles, dict):
                 raise CatalogError(f"{w}: ships.{p} must map cycle -> distro|upstream|date")
             entry: dict[str, Any] = {}
-            for cyc, how in cycles.items():
-                cyc = str(cyc)
-                if cyc not in products[pid].index:
-                    raise CatalogError(f"{w}: ships {p} {cyc}, a cycle the catalog does not know")
+            for cyc_id, how in cycles.items():
+                cyc_id = str(cyc_id)
+                if cyc_id not in products[pid].index:
+                    raise CatalogError(f"{w}: ships {p} {cyc_id}, a cycle the catalog does not know")
+                if isinstance(how, dict):  # generated form: {support: distro|upstream|date, source: ...}
+                    if how.get("source"):
+                        ships_source.setdefault(pid, {})[cyc_id] = str(how["source"])
+                    how = how.get("support")
                 if how in ("distro", "upstream"):
-                    entry[cyc] = how
+                    entry[cyc_id] = how
                 else:
-                    entry[cyc] = parse_date(how, f"{w} ships {p} {cyc}", required=True)
+                    end = parse_date(how, f"{w} ships {p} {cyc_id}", required=True)
+                    # no vendor supports a package past the release's own end (rebuilds reuse RHEL's dates)
+                    entry[cyc_id] = min(end, pend) if (end is not None and pend is not None) else end
             ships[pid] = entry
-        phases = dict(fam.get("phases") or {})
-        package_phase = str(fam.get("package_phase", "eol"))
-        cyc = prod.index[os_cycle]
-        windows: dict[str, date | None] = {"release": cyc.release_date}
-        for wname, phase in phases.items():
-            v = getattr(cyc, phase)
-            windows[wname] = v if isinstance(v, date) else None
-        pend = getattr(cyc, package_phase)
-        if not isinstance(pend, date):
-            pend = cyc.eol if isinstance(cyc.eol, date) else None
+        extended = dict(d.get("extended") or {})
         dist = Distro(
             id=str(did), label=str(d.get("label", did)), family=str(fam_name), os_product=os_product,
             os_cycle=os_cycle, phases=phases, package_phase=package_phase,
-            extended=dict(d.get("extended") or {}), ships=ships, notes=dict(d.get("notes") or {}),
+            extended=extended, ships=ships, notes=dict(d.get("notes") or {}),
             repos=dict(fam.get("repos") or {}), windows=windows, package_support_end=pend,
             aliases=[str(a) for a in d.get("aliases") or []],
+            ships_source=ships_source,
+            support_source=str(support.get("source")) if isinstance(support, dict) and support.get("source") else None,
+            exceptions=[dict(x) for x in d.get("exceptions") or [] if isinstance(x, dict)],
         )
         distros[dist.id] = dist
         for a in [dist.id, dist.id.replace("-", ""), *dist.aliases]:

@@ -276,9 +276,15 @@ def uplift_plans(findings: list[dict[str, Any]], hosts: list[HostInput], compat:
                 rng = compat.php_range(f["product"], f["version"])
                 if target and rng and not rng.allows(target):
                     need = compat.first_release_supporting(f["product"], target, at_least=f["version"])
+                    to = f"{need or 'a release supporting PHP ' + target} or later"
+                    rec = f.get("recommended") or {}
+                    built = compat.php_range(f["product"], str(rec.get("version") or rec.get("cycle") or ""))
+                    if rec.get("profile") and built is not None and built.allows(target):
+                        # a packaged app the POC's release replaces: the target is the one that release builds
+                        to = f"{rec.get('version') or rec.get('cycle')} (what POC profile {rec['profile']} builds)"
                     app_steps.append(add(
-                        f"Upgrade {f['product']} {f['version']} to {need or 'a release supporting PHP ' + target} "
-                        f"or later (it supports PHP {rng.spec})", f, f["responsible"],
+                        f"Upgrade {f['product']} {f['version']} to {to} ({f['version']} supports PHP {rng.spec} only)", f,
+                        f["responsible"],
                         f"Required before the site can move to PHP {target}. Test it on the POC copy of the site.", []))
                 elif needs_action(f):
                     app_steps.append(add(f"Upgrade {f['product']} {f['version']} to {_target_text(f)}", f,

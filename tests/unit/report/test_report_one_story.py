@@ -68,6 +68,11 @@ def test_recommended_target_of_mvps_acme_01_is_the_default_poc_profiles_stack(re
     assert host["poc_profile"] == stack
     plan = report["plans"]["hosts"]["mvps-acme-01"]["steps"]
     assert f"POC profile {prof.name}" in plan[0]["action"]
+    # the site plan's WordPress step names the release the POC's Debian builds, not another upstream one
+    site_steps = report["plans"]["sites"]["mvps-acme-01/acme-blog"]["steps"]
+    wp_step = next(s for s in site_steps if s["product"] == "wordpress")
+    assert wp_step["action"].startswith(f"Upgrade wordpress 5.7.14 to {wp['recommended']['version']} (what POC "
+                                        f"profile {prof.name} builds)"), wp_step
 
 
 def test_each_target_carries_its_own_support_end(report, engine) -> None:
