@@ -116,10 +116,12 @@ CASES = [
     ("apache2", "2.4.65-2", "debian-13", C, "supported", "upstream", "2.4"),
     ("debian", "13.1", None, C, "supported", "upstream", "13"),
     # ---- other estates: Ubuntu, RHEL and rebuilds, app and OS products
-    ("php", "8.1.2-1ubuntu2.20", "ubuntu-22.04", C, "eol-soon", "distro", ANY),
+    # Ubuntu 22.04 standard support ends 2027-06-01 (distro-info-data ubuntu.csv; was 2027-04-01 from
+    # endoflife.date): 186 days after C, so security-only rather than eol-soon
+    ("php", "8.1.2-1ubuntu2.20", "ubuntu-22.04", C, "security-only", "distro", ANY),
     ("php", "8.1.2-1ubuntu2.20", "ubuntu-22.04", B, "security-only", "distro", ANY),
     ("mysql", "8.0.42-0ubuntu0.22.04.1", "ubuntu-22.04", B, "security-only", "distro", ANY),
-    ("mysql", "8.0.42-0ubuntu0.22.04.1", "ubuntu-22.04", C, "eol-soon", "distro", ANY),
+    ("mysql", "8.0.42-0ubuntu0.22.04.1", "ubuntu-22.04", C, "security-only", "distro", ANY),
     ("mysql", "mysqld  Ver 8.0.42 for Linux on x86_64", None, C, "eol", "upstream", "8.4"),
     ("nodejs", "12.22.9~dfsg-1ubuntu3.6", "ubuntu-22.04", B, "eol", "upstream", ANY),
     ("mysql", "5.7.44", None, C, "eol", "upstream", "8.4"),
@@ -280,8 +282,10 @@ def test_recommend_with_app_constraints(engine):
 def test_recommend_rhel_installable(engine):
     r = engine.recommend("php", "rhel-9", C)  # the full-life RHEL 9 stream qualifies first
     assert r is not None and (r.cycle, r.source, r.eol) == ("8.0", "distro", date(2032, 5, 31))
-    r = engine.recommend("php", "rhel-9", C, constraints={"php": ">=8.3"})
-    assert r is not None and r.cycle == "8.4" and "Remi" in r.source
+    r = engine.recommend("php", "rhel-9", C, constraints={"php": ">=8.3"})  # RHEL 9 php:8.3 stream (Red Hat)
+    assert r is not None and (r.cycle, r.source, r.eol) == ("8.3", "distro", date(2029, 5, 31))
+    r = engine.recommend("php", "rhel-9", C, constraints={"php": ">=8.5"})  # no RHEL 9 stream: Remi
+    assert r is not None and r.cycle == "8.5" and "Remi" in r.source
 
 
 def test_known_products_and_aliases(engine):
@@ -297,7 +301,7 @@ def test_distro_info(engine):
     info = engine.distro_info("bullseye")
     assert info["id"] == "debian-11" and info["package_support_end"] == "2026-08-31"
     assert info["windows"]["regular"] == "2024-08-14"
-    assert engine.distro_info("rocky-9")["ships"]["php"] == ["8.0", "8.1", "8.2", "8.3"]
+    assert engine.distro_info("rocky-9")["ships"]["php"] == ["8.0", "8.1", "8.2", "8.3", "8.4"]  # Red Hat data
     assert engine.distro_info("nope") is None
 
 
