@@ -113,3 +113,9 @@ def test_debt_is_a_whole_number_with_its_unit_and_formula(report) -> None:
     html = render_client(report, "acme")
     assert f'<span class="n" id="debt-score">{debt["clients"]["acme"]["score"]}</span>debt points' in html
     assert 'href="#debt-formula"' in html and 'id="debt-formula"' in html and DEBT_FORMULA_DOC in html
+
+
+def test_client_pages_show_no_operator_command(report) -> None:
+    html = render_client(report, "acme")
+    for operator_text in ("ansible-playbook", "s4_poc_", "s4_as_of", "poc_provision"):
+        assert operator_text not in html, operator_text
