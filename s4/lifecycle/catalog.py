@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from s4.lifecycle.packages import PackageMatch, match_package
+from s4.lifecycle.packages import FALLBACK_PRODUCTS, PackageMatch, match_package
 from s4.lifecycle.versions import VersionError, package_marks, upstream_key
 
 SCHEMA_VERSION = 1
@@ -242,9 +242,11 @@ class Catalog:
         if out is None:
             out = self.aliases.get(_slug(key))
         if out is None:
-            m = match_package(text)
-            if m is not None and m.product in self.products:
+            m = self.resolve_package(text)
+            if m is not None:
                 out = m.product
+        if out is None and key in FALLBACK_PRODUCTS and FALLBACK_PRODUCTS[key] in self.products:
+            out = FALLBACK_PRODUCTS[key]   # "ea-php" typed with a catalog that has no panel PHP product
         if out is None:
             # "PHP 8.2", "nginx/1.24", "Apache HTTP Server 2.4": a name followed by a version
             nm = _NAME_THEN_VERSION.match(key)
@@ -255,9 +257,17 @@ class Catalog:
         return out
 
     def resolve_package(self, name: object) -> PackageMatch | None:
-        """What a package name says (product, cycle in the name, vendor), for products in this catalog."""
+        """What a package name says (product, cycle in the name, vendor), for products in this catalog (a panel's
+        PHP build falls back to php when the catalog has no product of its own for it)."""
         m = match_package(name)
-        return m if m is not None and m.product in self.products else None
+        if m is None:
+            return None
+        if m.product not in self.products:
+            fallback = FALLBACK_PRODUCTS.get(m.product)
+            if fallback is None or fallback not in self.products:
+                return None
+            m = PackageMatch(fallback, m.cycle, m.vendor)
+        return m
 
     def resolve_distro(self, distro: object) -> Distro | None:
         """The distro release as people and tools write it: ``debian-12``, ``bookworm``, ``Debian 12``,
@@ -401,6 +411,8 @@ def distro_credit(distro: Distro, raw: object, origin: object = None) -> tuple[b
     if mark is None:
         return False, "no origin and no distro release mark in the version: not known to be the distro's package"
     if mark.kind == "vendor":
+        if mark.vendor and any(x in mark.vendor for x in origins):   # the distro's own build mark (.cloudlinux)
+            return True, f"{mark.vendor} release mark in the version"
         return False, f"a {mark.vendor} build, not {distro.label}'s package"
     if mark.kind != kind:
         return False, f"a {mark.kind} package revision, not {distro.label}'s"

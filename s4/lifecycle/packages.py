@@ -23,11 +23,11 @@ PACKAGE_RULES: list[tuple[str, str, str | None]] = [
     (r"php(?P<c>\d+\.\d+)-(?:fpm|cli|cgi|common|phpdbg)|libapache2-mod-php(?P<c2>\d+\.\d+)?"
      r"|php-(?:fpm|cli|cgi|common)|php", "php", None),
     (r"php(?P<c>\d\d)-php(?:-(?:fpm|cli|common))?", "php", "remi"),                     # Remi SCL: php81-php-fpm
-    (r"ea-php(?P<c>\d\d)(?:-php-(?:fpm|cli|common))?", "php", "cpanel"),               # cPanel EasyApache
-    (r"alt-php(?P<c>\d\d)(?:-(?:cli|fpm|common))?", "php", "cloudlinux-alt-php"),      # CloudLinux alt-php
-    (r"plesk-php(?P<c>\d\d)(?:-(?:fpm|cli|common))?", "php", "plesk"),                 # Plesk PHP
+    (r"ea-php(?P<c>\d\d)(?:-php-(?:fpm|cli|common))?", "ea-php", "cpanel"),            # cPanel EasyApache
+    (r"alt-php(?P<c>\d\d)(?:-(?:cli|fpm|common))?", "alt-php", "cloudlinux-alt-php"),  # CloudLinux alt-php
+    (r"plesk-php(?P<c>\d\d)(?:-(?:fpm|cli|common))?", "plesk-php", "plesk"),           # Plesk PHP
     (r"php(?P<c>\d\d)(?:-(?:fpm|cgi|apache2|cli))?", "php", None),                      # Alpine php82
-    (r"mariadb-server(?:-core)?(?:-(?P<c>\d+\.\d+))?|mariadb", "mariadb", None),
+    (r"mariadb-server(?:-core)?(?:-(?P<c>\d+\.\d+))?|mariadb|mariadb(?P<c2>\d+\.\d+)-server", "mariadb", None),
     (r"MariaDB-server", "mariadb", "mariadb.org"),
     (r"mysql-server(?:-core)?(?:-(?P<c>\d+\.\d+))?", "mysql", None),
     (r"mysql-community-server(?:-core)?", "mysql", "mysql.com"),
@@ -89,10 +89,14 @@ class PackageMatch:
     vendor: str | None
 
 
+# products a panel or vendor build maps to when the catalog has no product of its own for it
+FALLBACK_PRODUCTS = {"ea-php": "php", "alt-php": "php", "plesk-php": "php"}
+
+
 def _cycle_of(product: str, digits: str | None) -> str | None:
     if not digits:
         return None
-    if "." not in digits and product in ("php", "python") and len(digits) >= 2:
+    if "." not in digits and product in ("php", "python", *FALLBACK_PRODUCTS) and len(digits) >= 2:
         return f"{digits[0]}.{digits[1:]}"          # ea-php81 -> 8.1, python311 -> 3.11
     if product in ("eclipse-temurin", "red-hat-build-of-openjdk") and digits == "1.8.0":
         return "8"

@@ -495,11 +495,12 @@ _VENDOR_MARKS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"deb\.sury\.org|\+0~\d{8}|~sury"), "sury"),
     (re.compile(r"nodesource"), "nodesource"),
     (re.compile(r"pgdg"), "pgdg"),
-    (re.compile(r"\+maria~|mariadb"), "mariadb.org"),
+    (re.compile(r"\+maria~"), "mariadb.org"),
     (re.compile(r"\.remi\b|remi$"), "remi"),
     (re.compile(r"\.cp\d+|cpanel", re.I), "cpanel"),
     (re.compile(r"plesk", re.I), "plesk"),
-    (re.compile(r"\.cloudlinux|\.cl\d+\b|lve"), "cloudlinux"),
+    (re.compile(r"\.cloudlinux|\.cl\d+\b|\.lve\b"), "cloudlinux"),
+    (re.compile(r"\.ngx$|\.ngx\."), "nginx.org"),
     (re.compile(r"-\d+debian\d+$|-\d+ubuntu\d\d\.\d\d$"), "mysql.com"),
     (re.compile(r"~(?:debian|ubuntu)\.\d"), "docker"),
     (re.compile(r"-\d+~(?:buster|bullseye|bookworm|trixie|focal|jammy|noble)$"), "nginx.org"),
@@ -535,6 +536,9 @@ def package_marks(raw: object) -> PackageMark | None:
                 if mark is not None:
                     return mark
         return None
+    m = _RPM_NEVRA_RE.match(s)
+    if m:  # rpm -q output: judge version-release only, never the package name (mariadb11.8-server-...)
+        s = f"{m.group(1)}-{m.group(2)}"
     for rx, vendor in _VENDOR_MARKS:
         if rx.search(s):
             return PackageMark("vendor", None, vendor)

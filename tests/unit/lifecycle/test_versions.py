@@ -178,3 +178,34 @@ def test_upstream_key_matches_numeric_tuples(a, b):
                                           ("2.4.62-1~deb11u1", True), ("nginx/1.18.0", False)])
 def test_looks_distro_packaged(raw, expected):
     assert looks_distro_packaged(raw) is expected
+
+
+@pytest.mark.parametrize("raw,product,expected", [
+    ("php-fpm-8.0.30-1.el9_2.x86_64", None, "8.0.30"), ("nginx-1.20.1-14.el9_2.1.x86_64", "nginx", "1.20.1"),
+    ("ea-php74-7.4.33-1.1.1.cpanel.x86_64", "php", "7.4.33"),
+    ("mariadb11.8-server-3:11.8.6-2.el10_2.alma.1.x86_64", "mariadb", "11.8.6"),
+    ("Debian GNU/Linux 12 (bookworm)", "debian", "12"), ("Amazon Linux 2", "amazon-linux", "2"),
+    ("Ubuntu 22.04.4 LTS", "ubuntu", "22.04.4"), ("Rocky Linux 8.10 (Green Obsidian)", "rocky-linux", "8.10"),
+    ("Bootstrap v3.3.7 (http://getbootstrap.com)", "bootstrap", "3.3.7"), ("@license AngularJS v1.8.2", None, "1.8.2"),
+    ("/*! jQuery UI - v1.12.1 - 2016-09-14", "jquery-ui", "1.12.1"), ("db version v7.0.12", "mongodb", "7.0.12"),
+    ("This is perl 5, version 36, subversion 0 (v5.36.0) built for x86_64-linux", "perl", "5.36.0"),
+    ("ruby 3.1.2p20 (2022-04-12 revision 4491bb740a) [x86_64-linux-gnu]", "ruby", "3.1.2"),
+    ("go version go1.22.5 linux/amd64", "go", "1.22.5"),
+    ("mysql  Ver 15.1 Distrib 10.5.26-MariaDB, for debian-linux-gnu (x86_64) using  EditLine wrapper", "mariadb",
+     "10.5.26"),
+    ("mysql  Ver 8.0.21-0ubuntu0.20.04.3 for Linux on x86_64 ((Ubuntu))", "mysql", "8.0.21"),
+    ("Server: nginx/1.24.0 PHP/8.2.20", "php", "8.2.20"), ("Server: nginx/1.24.0 PHP/8.2.20", "nginx", "1.24.0"),
+    ("ii  php7.4-fpm  7.4.33-1+deb11u5 amd64  server-side, HTML-embedded scripting language", "php", "7.4.33"),
+    ("Magento/2.4.7-p3 (Community)", "magento", "2.4.7-p3"),
+])
+def test_extract_version_as_tools_print(raw, product, expected):
+    assert extract_version(raw, product) == expected
+
+
+@pytest.mark.parametrize("raw", ["Debian GNU/Linux trixie/sid", "PHP", "version: unknown", "2.x", "1.2.3.4.5" * 2000])
+def test_extract_version_no_number_or_bounded(raw):
+    try:
+        out = extract_version(raw)
+    except VersionError:
+        return
+    upstream_key(out)  # long input is cut, never slow or crashing
