@@ -8,6 +8,7 @@ from typing import Any
 
 from s4.report.compat import Compat
 from s4.report.findings import DEBT_FORMULA, DEBT_FORMULA_DOC, DEBT_UNIT, STATUS_ORDER
+from s4.report.frontend import is_vulnerable
 from s4.report.model import HostInput, ReportInputError
 from s4.report.util import parse_date, version_key
 
@@ -20,6 +21,8 @@ def worst(statuses: list[str]) -> str:
 
 
 def needs_action(f: dict[str, Any]) -> bool:
+    if is_vulnerable(f):        # a front-end library with a known advisory is upgraded whatever its lifecycle
+        return True
     if f["status"] not in ACTION_STATUSES:
         return False
     rec = f.get("recommended") or {}

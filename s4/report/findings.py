@@ -12,6 +12,8 @@ import inspect
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from s4.report.frontend import target as frontend_target
+from s4.report.frontend import verdict as frontend_verdict
 from s4.report.model import HostInput
 from s4.report.targets import poc_stack, profile_target
 from s4.report.util import cycle_of, version_key
@@ -128,7 +130,7 @@ def _short_target(engine: EngineLike, product: str, distro: str | None, as_of: _
     return d
 
 
-RECOMMENDED_KEYS = ("product", "cycle", "version", "eol", "reason", "profile")
+RECOMMENDED_KEYS = ("product", "cycle", "version", "eol", "reason", "profile", "basis")
 
 
 def _stack_target(engine: EngineLike, stack: dict[str, Any], product: str, as_of: _dt.date,
@@ -409,6 +411,8 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
         rec = poc_target
     if rec is None and status in ("eol", "eol-soon"):
         rec = _short_target(engine, product, distro, as_of, v.get("version") or version)
+    vulns = frontend_verdict(kind, product, version)      # front-end libraries: known vulnerabilities (Retire.js)
+    rec = frontend_target(rec, vulns, product)             # ... and a target past them
     return {
         "id": _finding_id(host.name, site["name"] if site else None, product, version, kind),
         "as_of": as_of.isoformat(),
@@ -441,6 +445,7 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
         "reason": v.get("reason") or "",
         "recommended": None if rec is None else {k: rec.get(k) for k in RECOMMENDED_KEYS},
         "poc_target": None if poc_target is None else {k: poc_target.get(k) for k in RECOMMENDED_KEYS},
+        "vulns": vulns,
         "alternatives": [{"product": a.get("product"), "reason": a.get("reason")} for a in v.get("alternatives") or []
                          if isinstance(a, dict)],
         "responsible": responsible,

@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from s4.report import charts
+from s4.report import charts, frontend
 from s4.report.analysis import needs_action, versions_text, worst
 from s4.report.history import trend_direction
 
@@ -132,6 +132,7 @@ def client_view(report: dict[str, Any], client_id: str) -> dict[str, Any]:
         "licences": [lic for lic in report["licences"]
                      if lic.get("client") == client_id or (not lic.get("client") and lic["host"] in hosts)],
         "debt": report["debt"]["clients"].get(client_id, {"score": 0, "by_status": {}}),
+        "frontend": frontend.client_rows(findings, needs_action), "vuln_source": frontend.source_text(),
         "unversioned": [u for u in report["unversioned"] if client_id in u["clients"]],
         "profiles": sorted({str(h["poc_profile"]["profile"]) for h in report["hosts"]
                             if h["name"] in hosts and h.get("poc_profile")}),

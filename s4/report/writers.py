@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from s4.filemodes import private_dir, private_file, write_private
+from s4.report.frontend import vuln_text
 
 SCHEMA_PATH = Path(__file__).with_name("findings.schema.json")
 
@@ -17,7 +18,7 @@ CSV_COLUMNS = [
     "raw_version", "cycle", "install_source", "packages", "paths", "status", "engine_status", "support_source", "eol",
     "security_end", "support_end", "days_left", "latest_in_cycle", "releases_behind", "recommended_product",
     "recommended_cycle", "recommended_version", "alternatives", "responsible", "affected_sites", "units", "exposure",
-    "debt", "gathered_at", "reason", "evidence",
+    "debt", "vulns", "gathered_at", "reason", "evidence",
 ]
 IMPACT_CSV_COLUMNS = ["product", "cycle", "status", "support_end", "eol", "versions", "hosts", "services", "units",
                       "sites", "clients", "responsible", "recommended", "findings"]
@@ -55,6 +56,7 @@ def findings_csv(findings: list[dict[str, Any]]) -> str:
             "alternatives": ";".join(str(a.get("product")) for a in f["alternatives"]),
             "affected_sites": ";".join(f"{a['site']}@{a['host']}" for a in f["affected_sites"]),
             "units": ";".join(f["units"]),
+            "vulns": vuln_text(f.get("vulns")),
         })
         w.writerow([_cell(row.get(c)) for c in CSV_COLUMNS])
     return buf.getvalue()
