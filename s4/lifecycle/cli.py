@@ -44,11 +44,16 @@ def _constraint(text: str) -> tuple[str, str]:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("lifecycle", help="lifecycle verdict (EOL status, support, target) for a product version",
                               description=__doc__)
-    p.add_argument("product", help="product id or alias (php, nginx, apache2, mariadb, debian, wordpress, ...)")
+    p.add_argument("product", help="product as typed: id, alias, display name or package name (php, php7.4-fpm, "
+                                   "apache2, 'Apache HTTP Server', mariadb-server-10.5, ea-php81, ...)")
     p.add_argument("version", help="version as found: package version, banner or upstream version")
-    p.add_argument("--distro", help="distro of the host (debian-11, bookworm, ubuntu-22.04, rhel-9, ...)")
+    p.add_argument("--distro", help="distro of the host as typed (debian-11, bookworm, 'Debian 12', 'Rocky Linux 8', "
+                                    "el8, 'Ubuntu 22.04 LTS', a PRETTY_NAME, ...)")
     p.add_argument("--packaged", choices=("auto", "yes", "no"), default="auto",
-                   help="is it the distro's own package? (auto: when the version has a distro revision)")
+                   help="is it the distro archive's own package? (auto: on evidence, --origin or the distro's "
+                        "release mark in the version such as +deb12u1, ubuntu0.22.04, .el9; never a bare -N)")
+    p.add_argument("--origin", help="the package db's origin/vendor (dpkg origin, rpm %%{VENDOR}): debian, "
+                                    "'Red Hat, Inc.', sury, cpanel ...")
     p.add_argument("--target-distro", help="distro the recommended target must fit (default: --distro)")
     p.add_argument("--as-of", type=_iso_date, default=None, help="judge as of this date (default: today)")
     p.add_argument("--eol-soon-days", type=_non_negative, default=DEFAULT_EOL_SOON_DAYS,
@@ -87,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         constraints[k] = spec
     packaged = {"auto": None, "yes": True, "no": False}[args.packaged]
     v = engine.evaluate(args.product, args.version, args.distro, args.as_of or date.today(), packaged=packaged,
+                        origin=args.origin,
                         eol_soon_days=args.eol_soon_days, min_months=args.min_months,
                         constraints=constraints or None, target_distro=args.target_distro)
     if args.json:

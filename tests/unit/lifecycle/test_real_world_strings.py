@@ -177,3 +177,15 @@ def test_package_marks(raw, kind, release, vendor):
 @pytest.mark.parametrize("raw", ["7.4.33-1", "1.22.1-9", "7.4.33", "", None, "nginx/1.18.0", "x" * 1000])
 def test_package_marks_say_nothing(raw):
     assert package_marks(raw) is None
+
+
+def test_cli_origin_is_the_evidence(capsys):
+    from s4.cli import main
+    args = ["lifecycle", "nginx-light", "1.22.1-9", "--distro", "Debian 12", "--as-of", AS_OF.isoformat(), "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["source"] == "upstream"      # a bare -N revision: no evidence
+    assert main([*args, "--origin", "debian"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["source"], d["status"], d["packaged"]) == ("distro", "security-only", True)
+    assert main([*args, "--origin", "nginx.org"]) == 0
+    assert json.loads(capsys.readouterr().out)["source"] == "upstream"
