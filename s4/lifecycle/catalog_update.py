@@ -679,6 +679,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--security-support", type=Path, default=Path("/usr/share/debian-security-support"),
                     help="debian-security-support data directory")
     ap.add_argument("--no-distros", action="store_true", help="keep distros.yaml as it is (no distro sources)")
+    ap.add_argument("--retirejs", type=Path, default=None,
+                    help="Retire.js repository copy (jsrepository-v4.json, README.md, LICENSE.md) to regenerate the "
+                         f"front-end library vulnerabilities s4/data/retirejs/ from; default {shared / 'retirejs'} "
+                         "when it exists and --catalog is not given (s4/lifecycle/vulns.py)")
     ap.add_argument("--catalog", type=Path, default=None, help="catalog directory (default: the package's)")
     ap.add_argument("--check", action="store_true",
                     help="regenerate into a temp dir, list the files that differ, exit 1 on any difference")
@@ -699,10 +703,30 @@ def main(argv: list[str] | None = None) -> int:
                 raise UpdateError(f"distro sources: {exc} (or --no-distros)") from exc
         d = update(catalog_dir, src=None if args.live else src, live=args.live, api=args.api, check=args.check,
                    force=args.force, max_drop=args.max_drop, distro_sources=dsrc)
+        retirejs = args.retirejs
+        if retirejs is None and args.catalog is None and (shared / "retirejs").is_dir():
+            retirejs = shared / "retirejs"
+        vulns_changed = _update_vulns(retirejs, args.check) if retirejs is not None else []
     except (UpdateError, CatalogError) as exc:
         print(f"update_catalog: refused: {exc}", file=sys.stderr)
         print("update_catalog: the current catalog is unchanged", file=sys.stderr)
         return 1
-    if args.check and d.get("files"):
+    if args.check and (d.get("files") or vulns_changed):
         return 1
     return 0
+
+
+def _update_vulns(src: Path, check: bool) -> list[str]:
+    """Front-end library vulnerabilities (s4/data/retirejs/) from a Retire.js copy: the files that differ."""
+    from s4.lifecycle import vulns
+
+    try:
+        changed = vulns.update(src, check=check)
+    except vulns.VulnDataError as exc:
+        raise UpdateError(f"Retire.js data: {exc}") from exc
+    where = vulns.DATA_DIR
+    if changed:
+        print(f"retirejs: {'would change' if check else 'written'}: {', '.join(changed)} ({where})")
+    else:
+        print(f"retirejs: {where} is up to date with {src}")
+    return changed

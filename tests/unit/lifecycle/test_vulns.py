@@ -361,3 +361,24 @@ def test_attribution_files_are_committed():
     notice = (vulns.DATA_DIR / "NOTICE").read_text()
     assert "Apache License, Version 2.0" in notice and "fd8df0d6f1da46d4bc0446321395fcf708619e07" in notice
     assert "Apache License" in (vulns.DATA_DIR / "LICENSE").read_text()
+
+
+def test_update_catalog_regenerates_and_checks_the_vulnerability_data(tmp_path, monkeypatch, capsys):
+    """scripts/update_catalog --retirejs DIR [--check] (s4.lifecycle.catalog_update._update_vulns)."""
+    from s4.lifecycle.catalog_update import UpdateError, _update_vulns
+
+    src = tmp_path / "retirejs"
+    shutil.copytree(FIXTURE, src)
+    repo = json.loads((src / "jsrepository-v4.json").read_text())
+    for i in range(12):
+        repo[f"lib{i}"] = {"vulnerabilities": [{"below": "1.0.0", "severity": "low", "identifiers": {}}]}
+    (src / "jsrepository-v4.json").write_text(json.dumps(repo))
+    monkeypatch.setattr(vulns, "DATA_DIR", tmp_path / "data")
+    assert _update_vulns(src, check=True) == ["vulnerabilities.json", "LICENSE", "NOTICE"]
+    assert "would change" in capsys.readouterr().out and not (tmp_path / "data").exists()
+    assert _update_vulns(src, check=False) == ["vulnerabilities.json", "LICENSE", "NOTICE"]
+    assert _update_vulns(src, check=True) == []
+    assert "up to date" in capsys.readouterr().out
+    (src / "jsrepository-v4.json").write_text("[]")
+    with pytest.raises(UpdateError, match="Retire.js data"):
+        _update_vulns(src, check=True)
