@@ -15,6 +15,7 @@ from collections.abc import Sequence
 SUBCOMMANDS: list[str] = [
     "s4.releasewatch.cli",
     "s4.lifecycle.cli",
+    "s4.lifecycle.vulns",
     "s4.integrity.cli",
     "s4.history",
     "s4.report.cli",

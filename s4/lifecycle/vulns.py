@@ -611,3 +611,35 @@ def notice(info: dict[str, Any]) -> str:
         "and links are limited to http(s) URLs. No Retire.js code is included. Regenerate with\n"
         "scripts/update_catalog --retirejs DIR (s4/lifecycle/vulns.py).\n"
     )
+
+
+# ------------------------------------------------------------------------------------------ command
+
+
+def register(subparsers: Any) -> None:
+    """``s4 vulns PRODUCT VERSION [--json]``: the known vulnerabilities of a front-end library version."""
+    p = subparsers.add_parser("vulns", help="known vulnerabilities of a front-end library version (Retire.js data)",
+                              description=register.__doc__)
+    p.add_argument("product", help="library as discovery names it (jquery, jquery-ui, lodash, moment, underscore, "
+                                   "bootstrap, angularjs ...) or its Retire.js name (moment.js, underscore.js)")
+    p.add_argument("version", help="version found (1.12.4, v4.17.20)")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: Any) -> int:
+    try:
+        v = default_db().check(args.product, args.version)
+    except VulnDataError as exc:
+        print(f"s4 vulns: {exc}")
+        return 2
+    if args.json:
+        print(json.dumps(v.to_dict(), indent=2, sort_keys=True))
+        return 0
+    print(f"{v.product} {v.version or '?'}: {v.status}")
+    print(f"  {v.reason}")
+    if v.status == VULNERABLE:
+        print(f"  first fixed version: {v.fixed_version}" if v.fixed_version else f"  {v.fixed_note}")
+        for a in sorted(v.advisories, key=lambda a: (-SEVERITY_RANK.get(a.severity, -1), a.ids)):
+            print(f"  {a.severity:<8} {', '.join(a.ids)}  [{a.range_text}]  {a.summary[:100]}")
+    return 0

@@ -382,3 +382,19 @@ def test_update_catalog_regenerates_and_checks_the_vulnerability_data(tmp_path, 
     (src / "jsrepository-v4.json").write_text("[]")
     with pytest.raises(UpdateError, match="Retire.js data"):
         _update_vulns(src, check=True)
+
+
+def test_s4_vulns_command(capsys):
+    from s4.cli import main
+
+    assert main(["vulns", "lodash", "4.17.20"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("lodash 4.17.20: vulnerable") and "first fixed version: 4.18.0" in out
+    assert "CVE-2021-23337" in out
+    assert main(["vulns", "moment", "2.27.0", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["fixed_version"] == "2.29.4" and d["status"] == "vulnerable"
+    assert main(["vulns", "angularjs", "1.8.3"]) == 0
+    assert "no fixed version exists" in capsys.readouterr().out
+    assert main(["vulns", "popper", "2.0.0"]) == 0
+    assert capsys.readouterr().out.startswith("popper 2.0.0: unknown")
