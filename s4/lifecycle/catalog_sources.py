@@ -33,7 +33,7 @@ class SourceError(ValueError):
 
 # ------------------------------------------------------------------------------------------ plain text
 
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")   # a tag, not "<8.6" in a version range
 _HREF = re.compile(r"""<a\s[^>]*href\s*=\s*["']([^"']+)["']""", re.I)
 _MD_LINK = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)")
 _BARE_URL = re.compile(r"https?://[^\s<>\"')]+")

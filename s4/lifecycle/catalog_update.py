@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -524,7 +524,7 @@ def build_catalog(tmp: Path, products: dict[str, dict[str, Any]], source: dict[s
             fh.write("\n")
     manifest = {
         "schema": SCHEMA_VERSION,
-        "generated_at": source.get("date") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": source.get("date") or _data_date(products),
         "source": source,
         "license": "endoflife.date data (MIT), converted into the S4 catalog format; other sources: see NOTICE",
         "sources": sources_list,
@@ -544,6 +544,18 @@ def build_catalog(tmp: Path, products: dict[str, dict[str, Any]], source: dict[s
         return Catalog.load(tmp)
     except CatalogError as exc:
         raise UpdateError(f"the new catalog does not load, nothing written: {exc}") from exc
+
+
+def _data_date(products: dict[str, dict[str, Any]]) -> str:
+    """The newest release date in the data: a deterministic "as of" when the source has no snapshot date (so a
+    regeneration from the same input is byte-identical and --check can compare)."""
+    newest = ""
+    for doc in products.values():
+        for c in doc["cycles"]:
+            for v in (c.get("latest_date"), c.get("release_date")):
+                if isinstance(v, str) and v > newest:
+                    newest = v
+    return newest or "unknown"
 
 
 def _files(d: Path) -> dict[str, Path]:
