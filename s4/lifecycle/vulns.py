@@ -256,6 +256,8 @@ class VulnDB:
     components: dict[str, tuple[Advisory, ...]]
     source: dict[str, Any] = field(default_factory=dict)
     _by_lower: dict[str, str] = field(default_factory=dict, repr=False)
+    _candidates: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _memo: dict[tuple[str, str], VulnVerdict] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._by_lower = {c.lower(): c for c in self.components}
@@ -314,6 +316,16 @@ class VulnDB:
         if v is None:
             return VulnVerdict(str(product), _text(version), comp, UNKNOWN,
                                f"no usable version ({_text(version)!r}) to check against {src}", source=src)
+        memo_key = (str(product), v)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        if len(self._memo) > 65536:
+            self._memo.clear()
+        verdict = self._check(str(product), comp, v, src)
+        self._memo[memo_key] = verdict
+        return verdict
+
+    def _check(self, product: str, comp: str, v: str, src: str) -> VulnVerdict:
         advisories = self.components[comp]
         try:
             hits = tuple(a for a in advisories if a.applies(v))
@@ -323,7 +335,9 @@ class VulnDB:
             return VulnVerdict(str(product), v, comp, NONE_KNOWN,
                                f"{product} {v}: no known advisory in {src} ({len(advisories)} checked)",
                                source=src)
-        fixed, note = first_fixed(advisories, v)
+        if comp not in self._candidates:
+            self._candidates[comp] = _candidates(advisories)
+        fixed, note = first_fixed(advisories, v, self._candidates[comp])
         worst = max((a.severity for a in hits), key=lambda s: SEVERITY_RANK.get(s, -1))
         fix_text = f"first release without a known advisory: {fixed}" if fixed else note
         reason = f"{product} {v}: {len(hits)} known advisor{'y' if len(hits) == 1 else 'ies'} " \
@@ -369,13 +383,15 @@ def _candidates(advisories: Iterable[Advisory]) -> list[str]:
     return sorted(out, key=_key)
 
 
-def first_fixed(advisories: tuple[Advisory, ...], version: str) -> tuple[str | None, str]:
-    """(lowest release above ``version`` that no advisory covers, or None; why there is none)."""
+def first_fixed(advisories: tuple[Advisory, ...], version: str,
+                candidates: list[str] | None = None) -> tuple[str | None, str]:
+    """(lowest release above ``version`` that no advisory covers, or None; why there is none). ``candidates``:
+    :func:`_candidates` of the same advisories, when the caller keeps them."""
     open_ended = [a for a in advisories if a.applies(version) and a.below is None]
     if open_ended:
         return None, "no fixed version exists: an advisory covers every later version (" + \
             ", ".join(open_ended[0].ids) + ")"
-    for c in _candidates(advisories):
+    for c in candidates if candidates is not None else _candidates(advisories):
         if not _lt(version, c):
             continue
         if not any(a.applies(c) for a in advisories):
