@@ -321,6 +321,7 @@ def spec_catalog(tmp_path):
                                            "catalog_products: [php, debian, apache-http-server, rhel]"))
     (cat / "sources").mkdir()
     (cat / "sources" / "distros.in.yaml").write_text(SPEC)
+    (cat / "README.md").write_text("hand-written notes, kept by the updater\n")
     return cat
 
 
@@ -334,7 +335,7 @@ def test_update_generates_distros_and_check_finds_no_difference(spec_catalog, fi
     assert cat.distros["rhel-9"].package_support_end == date(2032, 5, 31)        # systems.py
     assert (spec_catalog / "NOTICE").read_text().count("licence") >= 4
     d = update(spec_catalog, src=FIX / "eol", distro_sources=fixture_sources, check=True, out=out.append)
-    assert d["files"] == []
+    assert d["files"] == [] and (spec_catalog / "README.md").read_text().startswith("hand-written")
     # a source changes: --check names the file that would change and writes nothing
     changed = DistroSources(**{**fixture_sources.__dict__})
     changed.distro_info = json.loads(json.dumps(fixture_sources.distro_info))
