@@ -311,6 +311,9 @@ class Catalog:
             os_pid = self._os_product(m.group(1).strip(" /_.-"))
             if os_pid is not None:
                 found = self._distro_for(os_pid, m.group(2))
+                if (found is None and os_pid in _OS_SUCCESSORS  # os-release ID=centos VERSION_ID=9: Stream 9
+                        and m.group(2).split(".")[0] not in self.products[os_pid].index):
+                    found = self._distro_for(_OS_SUCCESSORS[os_pid], m.group(2))
                 if found is not None:
                     return found
         # a codename anywhere: "Debian GNU/Linux trixie/sid", "Ubuntu (jammy)"
@@ -362,6 +365,10 @@ _NAME_THEN_VERSION = re.compile(r"^([a-z][a-z0-9 ._+-]*?)[\s/:-]+v?\d+(?:\.\d+)*
 _OS_IDS = {"el": "rhel", "ol": "oracle-linux", "amzn": "amazon-linux", "rocky": "rocky-linux", "alma": "almalinux",
            "red hat": "rhel", "redhat enterprise linux": "rhel", "centos linux": "centos", "sles_sap": "sles",
            "opensuse-leap": "opensuse", "cloudlinux os": "cloudlinux"}
+
+
+# an os-release ID shared by two OS products: CentOS Stream 8+ reports ID=centos like CentOS Linux
+_OS_SUCCESSORS = {"centos": "centos-stream"}
 
 
 def _slug(text: str) -> str:

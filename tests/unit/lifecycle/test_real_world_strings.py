@@ -84,12 +84,17 @@ def test_cli_reads_the_same_strings(capsys):
     ("Red Hat Enterprise Linux 9.4 (Plow)", "rhel-9"), ("rocky 9.4", "rocky-9"),
     ({"ID": "almalinux", "VERSION_ID": "9.4"}, "almalinux-9"), ({"ID": "ubuntu", "VERSION_ID": "24.04"}, "ubuntu-24.04"),
     ({"ID": "debian", "VERSION_ID": "12"}, "debian-12"), ({"ID": "rhel", "VERSION_ID": "8.10"}, "rhel-8"),
+    # facts.distro as discovery writes it (<os-release ID>-<major>), for every family the catalog knows
+    ("ol-8", "oracle-linux-8"), ("amzn-2", "amazon-linux-2"), ("amzn-2023", "amazon-linux-2023"),
+    ("centos-7", "centos-7"), ("centos-9", "centos-stream-9"), ("cloudlinux-8", "cloudlinux-8"),
+    ("Oracle Linux Server 8.10", "oracle-linux-8"), ("CloudLinux 8.9 (Valery Rozhdestvensky)", "cloudlinux-8"),
+    ("Amazon Linux 2", "amazon-linux-2"), ("CentOS Stream 9", "centos-stream-9"), ("CentOS Linux 7 (Core)", "centos-7"),
 ])
 def test_resolve_distro_as_typed(engine, typed, expected):
     assert engine.resolve_distro(typed) == expected
 
 
-@pytest.mark.parametrize("typed", ["Debian 99", "windows 11", "rhel", "", "   ", None, 12, {"ID": "debian"},
+@pytest.mark.parametrize("typed", ["Debian 99", "windows 11", "rhel", "centos-8", "", "   ", None, 12, {"ID": "debian"},
                                    {"ID": ["x"], "VERSION_ID": "1"}, "x" * 500, "debian; rm -rf /"])
 def test_resolve_distro_refuses(engine, typed):
     assert engine.resolve_distro(typed) is None
