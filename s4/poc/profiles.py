@@ -20,6 +20,7 @@ cannot provide is refused with the reason, before anything is changed.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -165,8 +166,8 @@ def default_name(facts: Mapping[str, Any] | None = None, policy_file: Path | Non
     notices offer it, so the three say the same thing."""
     path = policy_file or POLICY_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = _parse_policy(path.read_bytes())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ProfileError(f"{path}: cannot read the POC profile policy: {exc}") from None
     pol = data.get("poc_profiles") if isinstance(data, dict) else None
     if not isinstance(pol, dict) or not isinstance(pol.get("default"), str) or not NAME_RE.match(pol["default"]):
@@ -181,6 +182,12 @@ def default_name(facts: Mapping[str, Any] | None = None, policy_file: Path | Non
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise ProfileError(f"{path}: poc_profiles.families.{family}: {name!r} is not a profile name")
     return name
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_policy(content: bytes) -> Any:
+    """The policy file's YAML, parsed once per content (the report asks per host and gather run)."""
+    return yaml.safe_load(content.decode("utf-8")) or {}
 
 
 def default_for(facts: Mapping[str, Any] | None = None, directory: Path = PROFILE_DIR) -> Profile:

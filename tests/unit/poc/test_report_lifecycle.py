@@ -67,3 +67,23 @@ def test_components_outside_the_package_manager_are_not_credited_to_the_distro()
     pkg = {"product": "php", "version": "8.4.28", "raw_version": "8.4.28-1~deb13u1", "source": "dpkg"}
     assert report.lifecycle_call(pkg, "debian-13")["packaged"] is True
     assert report.lifecycle_call(pkg, "debian-13")["version"] == "8.4.28-1~deb13u1"   # as found, revision kept
+
+
+def test_default_profile_choice_follows_the_policy(tmp_path: Path) -> None:
+    pol = tmp_path / "policy.yaml"
+    pol.write_text("poc_profiles:\n  default: debian13\n  families: {debian: debian12}\n")
+    assert profiles.default_name({"os": {"id": "debian"}}, pol) == "debian12"
+    assert profiles.default_name({"distro": "debian-11"}, pol) == "debian12"      # family of the distro id
+    assert profiles.default_name({"distro": "rhel-9"}, pol) == "debian13"         # not listed: the default
+    assert profiles.default_name(None, pol) == "debian13"
+    pol.write_text("poc_profiles:\n  families: {debian: debian12}\n")
+    with pytest.raises(profiles.ProfileError, match="poc_profiles.default"):
+        profiles.default_name({"distro": "debian-11"}, pol)
+    pol.write_text("poc_profiles:\n  default: debian13\n  families: {debian: ../../etc/x}\n")
+    with pytest.raises(profiles.ProfileError, match="not a profile name"):
+        profiles.default_name({"distro": "debian-11"}, pol)
+    # the committed policy names a profile that loads, and its stack is what the playbook's filter resolves
+    prof = profiles.default_for({"distro": "debian-11"})
+    stack = profiles.stack(prof, engine=Engine.load_default(), as_of=AS_OF)
+    assert stack["distro"] == prof.distro and set(stack["versions"]) <= set(prof.provides)
+    assert all(v in prof.provides[p] for p, v in stack["versions"].items())
