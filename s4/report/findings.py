@@ -393,6 +393,11 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
     packaged = (None if view.packages else True) if distro is not None else False
     v = _verdict(engine, product, str(raw_version or version), distro, as_of, packaged=packaged, origin=origin,
                  soon_days=soon_days, target_distro=target_distro if distro else None)
+    # one resolver: the finding names the catalog product the engine resolved the name to (java -> eclipse-temurin,
+    # apache-tomcat -> tomcat), so release notices, POC targets and trends match it; the id keeps the name as found
+    found_as = product
+    if v.get("status") != "unknown" and isinstance(v.get("product"), str) and v.get("product"):
+        product = str(v["product"])
     cycle = v.get("cycle") or cycle_of(version)
     days_left = v.get("days_left")
     status = judge_status(v.get("status"), days_left, soon_days)
@@ -414,7 +419,7 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
     vulns = frontend_verdict(kind, product, version)      # front-end libraries: known vulnerabilities (Retire.js)
     rec = frontend_target(rec, vulns, product)             # ... and a target past them
     return {
-        "id": _finding_id(host.name, site["name"] if site else None, product, version, kind),
+        "id": _finding_id(host.name, site["name"] if site else None, found_as, version, kind),
         "as_of": as_of.isoformat(),
         "gathered_at": (host.facts or {}).get("gathered_at"),
         "host": host.name,

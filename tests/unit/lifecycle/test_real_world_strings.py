@@ -194,3 +194,24 @@ def test_cli_origin_is_the_evidence(capsys):
     assert (d["source"], d["status"], d["packaged"]) == ("distro", "security-only", True)
     assert main([*args, "--origin", "nginx.org"]) == 0
     assert json.loads(capsys.readouterr().out)["source"] == "upstream"
+
+
+def test_report_findings_name_the_resolved_product(engine):
+    """Discovery emits raw names (java, apache-tomcat); the report's findings carry the catalog product the one
+    resolver gives, so a Tomcat release notice or a POC target matches them."""
+    from s4.report.findings import build_findings
+    from s4.report.model import normalise_hosts
+    facts = {"schema": 1, "distro": "debian-13", "os": {"id": "debian", "version": "13", "version_full": "13.1"},
+             "packages": [{"name": "openjdk-21-jre-headless", "version": "21.0.8+9-1~deb13u1", "manager": "dpkg",
+                           "origin": "debian"},
+                          {"name": "tomcat10", "version": "10.1.40-1~deb13u1", "manager": "dpkg", "origin": "debian"}],
+             "components": [{"product": "java", "version": "21.0.8", "raw_version": "21.0.8+9-1~deb13u1",
+                             "kind": "runtime", "source": "dpkg", "package": "openjdk-21-jre-headless"},
+                            {"product": "apache-tomcat", "version": "10.1.40", "raw_version": "10.1.40-1~deb13u1",
+                             "kind": "appserver", "source": "dpkg", "package": "tomcat10"}],
+             "sites": []}
+    hosts = normalise_hosts([{"inventory_hostname": "internal-01", "s4_service": "internal",
+                              "ansible_facts": {"s4_software": facts}}])
+    findings, _ = build_findings(hosts, engine, AS_OF, 180)
+    products = {f["product"] for f in findings}
+    assert {"eclipse-temurin", "tomcat", "debian"} <= products and not {"java", "apache-tomcat"} & products
