@@ -15,6 +15,7 @@ the distro's end is later than upstream's; else ``upstream``.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -262,8 +263,13 @@ class Engine:
             try:
                 version = extract_version(raw, prod.id)
             except VersionError as exc:
-                v.reason = f"cannot read a version from {raw!r}: {exc}"
-                return v
+                # an OS named by codename inside a longer string: "Debian GNU/Linux trixie/sid", "Ubuntu (noble)"
+                tokens = re.split(r"[\s/(),]+", raw.lower()) if isinstance(raw, str) and prod.codenames else []
+                hit = next((prod.codenames[t] for t in tokens if t in prod.codenames), None)
+                if hit is None:
+                    v.reason = f"cannot read a version from {raw!r}: {exc}"
+                    return v
+                version = hit.cycle
         v.version = version
         cyc = self.cycle_for(prod, version)
         if cyc is None:
