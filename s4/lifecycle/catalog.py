@@ -245,6 +245,8 @@ class Catalog:
             m = self.resolve_package(text)
             if m is not None:
                 out = m.product
+        if out is None and key in _OS_IDS:   # os-release IDs discovery reports as the OS product (ol, amzn, el)
+            out = self.aliases.get(_OS_IDS[key]) or (_OS_IDS[key] if _OS_IDS[key] in self.products else None)
         if out is None and key in FALLBACK_PRODUCTS and FALLBACK_PRODUCTS[key] in self.products:
             out = FALLBACK_PRODUCTS[key]   # "ea-php" typed with a catalog that has no panel PHP product
         if out is None:
@@ -333,6 +335,15 @@ class Catalog:
             if pid is not None and pid in self._resolver_cache()["os_products"]:
                 return pid
         return None
+
+    def os_successor(self, product: Product, version: str) -> Product | None:
+        """The OS product an os-release ID shared by two products means for this version (``centos`` 9 is CentOS
+        Stream 9: the CentOS Linux product has no cycle 9); None when the product's own cycles apply."""
+        succ = _OS_SUCCESSORS.get(product.id)
+        major = version.split(".")[0]
+        if succ is None or succ not in self.products or major in product.index:
+            return None
+        return self.products[succ] if major in self.products[succ].index else None
 
     def _distro_for(self, os_pid: str, version: str) -> str | None:
         """The release of ``os_pid`` whose OS cycle is the longest dotted prefix of ``version`` (12.7 -> 12,

@@ -271,6 +271,10 @@ class Engine:
                     return v
                 version = hit.cycle
         v.version = version
+        succ = self.catalog.os_successor(prod, version) if prod.category in _OS_CATEGORIES else None
+        if succ is not None:  # os-release ID=centos VERSION_ID=9: CentOS Stream 9
+            prod = succ
+            v.product, v.label, v.category = prod.id, prod.label, prod.category
         cyc = self.cycle_for(prod, version)
         if cyc is None:
             v.reason = (f"{prod.label} {version}: no matching release cycle in the catalog "
