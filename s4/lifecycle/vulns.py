@@ -198,8 +198,10 @@ class Advisory:
 
     @property
     def end_of_life(self) -> bool:
-        """Retire.js's end-of-life markers: the whole line is unmaintained (CWE-1104 or a ``X.999`` bound)."""
-        return self.below is not None and is_marker(self.below)
+        """Retire.js's end-of-life entries ("jQuery 1.x and 2.x are End-of-Life"): CWE-1104, unmaintained
+        third-party component. (An advisory with no upper bound, such as AngularJS's CVE-2022-25844, is a real
+        vulnerability that will never be fixed, not an end-of-life entry.)"""
+        return "CWE-1104" in self.cwe
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -398,3 +398,9 @@ def test_s4_vulns_command(capsys):
     assert "no fixed version exists" in capsys.readouterr().out
     assert main(["vulns", "popper", "2.0.0"]) == 0
     assert capsys.readouterr().out.startswith("popper 2.0.0: unknown")
+
+
+def test_end_of_life_entries_are_the_cwe_1104_ones(db):
+    eol = {(c, a.below) for c, advs in db.components.items() for a in advs if a.end_of_life}
+    assert {("jquery", "2.999.999"), ("bootstrap", "3.999.999"), ("angularjs", "1.999")} <= eol
+    assert not any(a.end_of_life for a in db.components["angularjs"] if a.below == "999.999.999")
