@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from s4.report.frontend import target as frontend_target
 from s4.report.frontend import verdict as frontend_verdict
 from s4.report.model import HostInput
-from s4.report.targets import poc_stack, profile_target
+from s4.report.targets import poc_stack, profile_target, same_os
 from s4.report.util import cycle_of, version_key
 
 # exposure: on a public host these face the internet directly
@@ -315,6 +315,8 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
     out: list[dict[str, Any]] = []
     target_distro = None
     poc = poc_stack(engine, facts, as_of)   # what poc_provision.yml builds by default for this host
+    if poc is not None and not same_os(engine, facts, poc):
+        poc = None      # another OS family's profile: its packages are no target for this host's (engine's apply)
     moves = False
     # the OS first: when it must move, the host moves to what its default POC profile builds (s4.report.targets):
     # the OS release, and for every other distro package the version that release gives it

@@ -80,3 +80,23 @@ def profile_target(engine: Any, stack: Mapping[str, Any], product: str, as_of: _
             "version": v.get("latest_in_cycle") or v.get("version") or cycle, "eol": end,
             "reason": f"what POC profile {stack['profile']} builds ({label}): {until} ({v.get('source') or 'upstream'})",
             "profile": stack["profile"]}
+
+
+def same_os(engine: Any, facts: Mapping[str, Any] | None, stack: Mapping[str, Any]) -> bool:
+    """Whether the host runs the profile's OS product (Debian for a Debian profile): only then are the profile's
+    packages targets for the host's packages. Names go through the engine's resolver when it has one."""
+    os_ = (facts or {}).get("os")
+    host_os = os_.get("id") if isinstance(os_, Mapping) else None
+    if not host_os:
+        return False
+    resolve = getattr(engine, "resolve", None)
+
+    def norm(name: str) -> str:
+        if resolve is not None:
+            try:
+                return str(resolve(name) or name)
+            except (ValueError, KeyError, LookupError, TypeError):
+                return name
+        return name
+
+    return norm(str(host_os)) == norm(str(stack["os"]["product"]))

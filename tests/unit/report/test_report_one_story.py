@@ -119,3 +119,20 @@ def test_client_pages_show_no_operator_command(report) -> None:
     html = render_client(report, "acme")
     for operator_text in ("ansible-playbook", "s4_poc_", "s4_as_of", "poc_provision"):
         assert operator_text not in html, operator_text
+
+
+def test_a_host_of_another_os_family_keeps_the_engines_targets(engine) -> None:
+    """The default profile is a Debian release: an Ubuntu host's packages get no Debian package as target."""
+    db = cmdb_mod.load(ROOT / "inventories" / "lab" / "cmdb.yml")
+    hv = dict(db.hostvars("mvps-acme-01"), inventory_hostname="mvps-acme-01")
+    facts = copy.deepcopy(FIXTURE["before"])
+    facts["os"] = {"id": "ubuntu", "version": "20.04", "version_full": "20.04", "codename": "focal",
+                   "pretty": "Ubuntu 20.04.6 LTS"}
+    facts["distro"] = "ubuntu-20.04"
+    facts["components"] = [c for c in facts["components"] if c["kind"] != "os"]
+    hv["s4_software"] = facts
+    r = build_report([hv], engine=engine, as_of=AS_OF)
+    assert r["findings"] and all(f["poc_target"] is None for f in r["findings"])
+    assert not [f for f in r["findings"] if (f["recommended"] or {}).get("profile")]
+    os_f = next(f for f in r["findings"] if f["kind"] == "os")
+    assert os_f["product"] == "ubuntu" and (os_f["recommended"] or {}).get("product") in (None, "ubuntu")
