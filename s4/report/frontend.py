@@ -112,15 +112,44 @@ def vuln_text(vulns: dict[str, Any] | None) -> str:
 
 
 def client_rows(findings: list[dict[str, Any]],
-                needs_action: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
-    """The client page's front-end section: one row per library release found on a site, worst first."""
-    rows = []
+                needs_action: Callable[[dict[str, Any]], bool] | None = None,
+                versions_text: Callable[[list[str]], str] | None = None) -> list[dict[str, Any]]:
+    """The client page's front-end section, worst first: one row per site, library and advice (a site shipping 34
+    copies of jQuery 1.x with the same advice is one row: its versions, the union of their advisories)."""
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for f in findings:
         if f.get("kind") not in FRONTEND_KINDS:
             continue
         v = f.get("vulns") or {}
-        rows.append({**f, "upgrade": upgrade_text(f, needs_action), "vuln_status": v.get("status") or _vulns.UNKNOWN})
+        row = {**f, "upgrade": upgrade_text(f, needs_action), "vuln_status": v.get("status") or _vulns.UNKNOWN}
+        groups.setdefault((f["host"], f.get("site") or "", f["product"], row["upgrade"]), []).append(row)
+    rows = [_merge(rs, versions_text) for rs in groups.values()]
     order = {_vulns.VULNERABLE: 0, _vulns.UNKNOWN: 1, _vulns.NONE_KNOWN: 2}
     return sorted(rows, key=lambda r: (order.get(r["vuln_status"], 9),
                                        SEVERITY_ORDER.get((r.get("vulns") or {}).get("severity") or "", 9),
                                        r["host"], r.get("site") or "", r["product"], r["version"]))
+
+
+_LIFECYCLE_ORDER = {"eol": 0, "eol-soon": 1, "security-only": 2, "unknown": 3, "supported": 4}
+
+
+def _merge(rows: list[dict[str, Any]], versions_text: Callable[[list[str]], str] | None) -> dict[str, Any]:
+    if len(rows) == 1:
+        return rows[0]
+    first = rows[0]
+    versions = [r["version"] for r in rows]
+    vuln = [r["vulns"] for r in rows if (r.get("vulns") or {}).get("status") == _vulns.VULNERABLE]
+    merged = {**first, "version": versions_text(versions) if versions_text else ", ".join(versions),
+              "status": min((r["status"] for r in rows), key=lambda s: _LIFECYCLE_ORDER.get(s, 9)),
+              "paths": sorted({p for r in rows for p in r.get("paths") or []}), "copies": len(rows)}
+    if vuln:
+        advisories: dict[tuple[str, ...], dict[str, Any]] = {}
+        for v in vuln:
+            for a in v["advisories"]:
+                advisories.setdefault((*a["ids"], a["range"]), a)
+        advs = sorted(advisories.values(), key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["ids"]))
+        ids = list(dict.fromkeys(i for a in advs for i in a["ids"]))
+        merged["vulns"] = {**vuln[0], "advisories": advs, "count": len(advs), "ids": ids,
+                           "severity": min((v["severity"] for v in vuln), key=lambda s: SEVERITY_ORDER.get(s, 9))}
+        merged["vuln_status"] = _vulns.VULNERABLE
+    return merged

@@ -132,7 +132,7 @@ def client_view(report: dict[str, Any], client_id: str) -> dict[str, Any]:
         "licences": [lic for lic in report["licences"]
                      if lic.get("client") == client_id or (not lic.get("client") and lic["host"] in hosts)],
         "debt": report["debt"]["clients"].get(client_id, {"score": 0, "by_status": {}}),
-        "frontend": frontend.client_rows(findings, needs_action), "vuln_source": frontend.source_text(),
+        "frontend": frontend.client_rows(findings, needs_action, versions_text), "vuln_source": frontend.source_text(),
         "unversioned": [u for u in report["unversioned"] if client_id in u["clients"]],
         "profiles": sorted({str(h["poc_profile"]["profile"]) for h in report["hosts"]
                             if h["name"] in hosts and h.get("poc_profile")}),

@@ -184,3 +184,21 @@ def test_untrusted_library_names_and_versions_are_escaped(tmp_path):
     assert "<script>x" not in page and "<script>y" not in page and "&lt;script&gt;x" in page
     bad = next(f for f in r["findings"] if f["version"].startswith("4.17.20\""))
     assert bad["vulns"]["status"] == "unknown"
+
+
+def test_copies_with_the_same_advice_are_one_row():
+    """globex-www ships 34 jQuery copies: one row per site, library and advice, with the union of advisories."""
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    acme["ansible_facts"]["s4_software"]["sites"][0]["libraries"] += [
+        {"product": "jquery", "version": v, "path": f"/srv/www/acme-blog/js/jquery-{v}/jquery.js", "evidence": "b"}
+        for v in ("1.12.2", "1.12.3")]
+    r = build_report(hvs, engine=fleet.FakeEngine(), as_of=fleet.AS_OF)
+    rows = [x for x in client_view(r, "acme")["frontend"] if x["product"] == "jquery"]
+    old = [x for x in rows if x.get("copies")]
+    assert len(rows) == 1 and len(old) == 1                 # three 1.12.x copies, the same advice: one row
+    assert old[0]["version"] == "1.12.2, 1.12.3, 1.12.4" and old[0]["copies"] == 3 and old[0]["status"] == "eol"
+    ids = {v: set(frontend.verdict("frontend", "jquery", v)["ids"]) for v in ("1.12.2", "1.12.3", "1.12.4")}
+    assert ids["1.12.3"] - ids["1.12.2"]                     # the copies differ: the row has them all
+    assert set(old[0]["vulns"]["ids"]) == set().union(*ids.values())
+    assert old[0]["upgrade"] == "jquery 3.7.1 (first release without a known advisory: 3.5.0)"
