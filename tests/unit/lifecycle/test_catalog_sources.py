@@ -199,6 +199,10 @@ def test_issue_15_facts():
     deb12 = cat.distros["debian-12"]
     assert set(deb12.ships["bootstrap"]) == {"3", "4", "5"} and "1.8" in deb12.ships["angularjs"]
     assert "1.4" in deb12.ships["clamav"] and "1.4" in cat.distros["debian-13"].ships["clamav"]
+    # checked against the bullseye/trixie Packages indices: bullseye has mediawiki 1.35 (not 1.39), clamav 1.4.3
+    deb11, deb13 = cat.distros["debian-11"], cat.distros["debian-13"]
+    assert set(deb11.ships["mediawiki"]) == {"1.35"} and "1.4" in deb11.ships["clamav"]
+    assert set(deb13.ships["bootstrap"]) == {"3", "4", "5"} and "25" in deb13.ships["eclipse-temurin"]
     assert cat.distros["ubuntu-22.04"].package_support_end == date(2027, 6, 1)
     assert cat.distros["ubuntu-24.04"].windows["extended"] == date(2034, 4, 25)
     for did in ("debian-10", "ubuntu-18.04", "ubuntu-26.04", "centos-7", "centos-stream-8", "centos-stream-9",
