@@ -16,10 +16,13 @@ from s4.releasewatch.site import SiteConfig, _env, notice_file
 from s4.report.util import version_key
 
 
-def _where(f: dict[str, Any]) -> str:
+def _where(f: dict[str, Any], client_id: str) -> str:
+    """Where the finding is, in the client's words. A shared server names only this client's own sites: another
+    tenant's site names never reach this client's notice."""
     if f.get("site"):
         return f"site {f['site']}" + (f" ({f['domain']})" if f.get("domain") else "") + f" on {f['host']}"
-    sites = sorted({s.get("site") for s in f.get("affected_sites") or [] if s.get("site")})
+    sites = sorted({s.get("site") for s in f.get("affected_sites") or []
+                    if s.get("site") and str(s.get("client")) == client_id})
     return f"server {f['host']}" + (f" (serves {', '.join(sites)})" if sites else "")
 
 
@@ -27,7 +30,7 @@ def _label(a: dict[str, Any], product: str) -> str:
     return str(a["label"]) if product == a["product"] else product
 
 
-def _row(f: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
+def _row(f: dict[str, Any], a: dict[str, Any], client_id: str) -> dict[str, Any]:
     """One finding of the announcement, with the target the client is offered.
 
     A component Smartt manages that the POC builds (the finding's ``poc_target``: what the host's default POC
@@ -36,7 +39,7 @@ def _row(f: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
     release."""
     rec = (f.get("poc_target") or {}) if f.get("responsible") == "provider" else {}
     announced = a["version"] if a["kind"] == "security" else a["cycle"]
-    row = {"where": _where(f), "host": f["host"], "site": f.get("site"), "product": f["product"],
+    row = {"where": _where(f, client_id), "host": f["host"], "site": f.get("site"), "product": f["product"],
            "version": f.get("version"), "kind": f.get("kind"), "status": f.get("status"),
            "support_end": f.get("support_end"), "responsible": f.get("responsible"),
            "target": f"{a['label']} {announced}", "target_end": None, "profile": None, "newer_upstream": None}
@@ -112,7 +115,7 @@ def build_notice(client: dict[str, Any], announcements: list[dict[str, Any]],
     items = []
     for a in announcements:
         fs = findings_by_announcement.get(a["id"], [])
-        rows = [_row(f, a) for f in fs]
+        rows = [_row(f, a, str(client["id"])) for f in fs]
         items.append({"a": a, "url": site.url("notices/" + notice_file(a["id"])), "findings": fs, "rows": rows,
                       "provider": [r for r in rows if r["responsible"] == "provider"],
                       "client": [r for r in rows if r["responsible"] != "provider"]})

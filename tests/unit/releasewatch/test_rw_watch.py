@@ -223,7 +223,9 @@ def test_notice_content(tmp_path, hostvars, history_db, catalog_dir, engine, smt
     assert "http://notices.test/notices/php-8.5.html" in text
     assert "<td>wordpress (webapp)</td><td>5.7.11</td><td>eol</td>" in html and "<script" not in html
     globex_text = text_of(msgs["globex"])[0]
-    assert "server shared-01 (serves globex-www, hooli-app): php 8.2.29 (runtime)" in globex_text
+    # a shared server names only globex's own sites: hooli's site name never reaches globex
+    assert "server shared-01 (serves globex-www): php 8.2.29 (runtime)" in globex_text
+    assert "hooli" not in globex_text.lower() and "hooli" not in text_of(msgs["globex"])[1].lower()
     assert f"uplift php 8.2.29 on shared-01 to PHP {php} (supported until" in globex_text
     assert "acme" not in globex_text.lower()
     # the operator's copy: the command per host, with the profile
