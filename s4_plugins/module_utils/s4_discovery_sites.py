@@ -529,8 +529,11 @@ _BANNERS = [
     ("angularjs", re.compile(r"@license AngularJS v(\d+\.\d+\.\d+)")),
     ("moment", re.compile(r"//! version : (\d+\.\d+\.\d+)[\s\S]{0,80}moment", re.I)),
     ("moment", re.compile(r"//! moment\.js\s*\n//! version : (\d+\.\d+\.\d+)")),
-    ("underscore", re.compile(r"Underscore\.js (\d+\.\d+\.\d+)")),
+    # lodash before underscore: lodash's own banner says "Based on Underscore.js 1.8.3" (that is not underscore)
     ("lodash", re.compile(r"@license\s*\n?\s*\*?\s*Lo[Dd]ash (\d+\.\d+\.\d+)")),
+    ("lodash", re.compile(r"Lodash <https://lodash\.com/>[\s\S]*?\bVERSION\s*=\s*['\"](\d+\.\d+\.\d+)['\"]")),
+    # underscore's own header line (//     Underscore.js 1.9.1), never a mention inside another library's banner
+    ("underscore", re.compile(r"^(?://|/\*!?)?[ \t]*Underscore\.js (\d+\.\d+\.\d+)", re.M)),
     ("vue", re.compile(r"Vue\.js v(\d+\.\d+\.\d+)")),
     ("react", re.compile(r"@license React v(\d+\.\d+\.\d+)")),
     ("popper", re.compile(r"@popperjs/core v(\d+\.\d+\.\d+)|Popper\.js v?(\d+\.\d+\.\d+)")),
@@ -539,7 +542,10 @@ _BANNERS = [
 
 
 def detect_library(path, head):
-    """(product, version) from the first bytes of a .js/.css file, or None."""
+    """(product, version) from the first bytes of a .js/.css file, or None. A lodash banner without its version in
+    those bytes (lodash.min.js) is not some other library: None."""
+    if "Lodash <https://lodash.com/>" in head and not any(rx.search(head) for p, rx in _BANNERS if p == "lodash"):
+        return None
     for product, rx in _BANNERS:
         m = rx.search(head)
         if m:

@@ -120,6 +120,9 @@ def test_bad_lock_file_is_a_warning(tmp_path):
         ("bootstrap.min.js", ("bootstrap", "4.5.2")),
         ("bootstrap.min.css", ("bootstrap", "4.5.2")),
         ("underscore.js", ("underscore", "1.9.1")),
+        # WordPress's vendor lodash: its banner says "Based on Underscore.js 1.8.3", which is not underscore
+        ("lodash.js", ("lodash", "4.17.19")),
+        ("lodash.min.js", None),  # no version in the first 2 KiB: nothing rather than a wrong library
     ],
 )
 def test_library_banners_from_real_files(fixtures, name, expected):
