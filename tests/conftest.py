@@ -46,3 +46,9 @@ def acme(ssh: Callable[..., Any]) -> Iterator[Poc]:
 def globex(ssh: Callable[..., Any]) -> Iterator[Poc]:
     yield from provisioned(ssh, GLOBEX_POC, "mvps-globex-01", ["/etc/roundcube", "/srv/www/globex-www"],
                            ["-e", "s4_poc_source=mvps-globex-01"], reruns=0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that destroy a session POC (poc_teardown.yml on the session's globex POC) run after every other test:
+    by file order they ran before tests/security's lab tests, which then found no POC to attack."""
+    items.sort(key=lambda item: item.get_closest_marker("destroys_session_poc") is not None)

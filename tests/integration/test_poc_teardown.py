@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from poc_support import INVENTORY_POC, ROOT, Poc, playbook, podman_names, vm_container
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.destroys_session_poc]
 
 
 def test_teardown_leaves_nothing_behind(globex: Poc) -> None:
