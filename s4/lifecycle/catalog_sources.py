@@ -20,7 +20,7 @@ import html
 import re
 import subprocess
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -478,7 +478,11 @@ def _ckey(c: str) -> Any:
         return (1, c)
 
 
-def _iso_or_none(v: Any) -> Any:
+def iso_value(v: Any) -> Any:
+    """A bool-or-date value from YAML/JSON as JSON (dates as ISO strings; a string that is no date is left for
+    validation to reject). The one date normaliser of the catalog generators (catalog_update uses it too)."""
+    if isinstance(v, datetime):
+        return v.date().isoformat()
     if isinstance(v, date):
         return v.isoformat()
     if isinstance(v, str):
@@ -486,7 +490,11 @@ def _iso_or_none(v: Any) -> Any:
             return date.fromisoformat(v[:10]).isoformat()
         except ValueError:
             return v
-    return None if isinstance(v, bool) else v
+    return v
+
+
+def _iso_or_none(v: Any) -> Any:
+    return None if isinstance(v, bool) else iso_value(v)
 
 
 def _os_cycle(products: dict[str, dict[str, Any]], os_product: str, os_cycle: str, did: str) -> dict[str, Any]:

@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from s4.lifecycle.catalog_sources import (
     SourceError,
     cycle_for_version,
     generate_distros,
+    iso_value,
     plain_text,
 )
 from s4.lifecycle.versions import VersionError, upstream_key
@@ -60,18 +60,7 @@ class UpdateError(RuntimeError):
 # ----------------------------------------------------------------------------------------- helpers
 
 
-def _iso(v: Any) -> Any:
-    """A bool-or-date value from YAML/JSON as JSON (dates as ISO strings)."""
-    if isinstance(v, datetime):
-        return v.date().isoformat()
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, str):
-        try:
-            return date.fromisoformat(v[:10]).isoformat()
-        except ValueError:
-            return v  # left for validation to reject
-    return v
+_iso = iso_value
 
 
 def _attach_history(cycles: list[dict[str, Any]], versions: dict[str, Any]) -> None:
