@@ -276,8 +276,9 @@ def test_modules_inventory_and_ssh(pve: dict[str, Any], tmp_path: Path) -> None:
             ipconfig={"ipconfig0": f"ip={IP_A}/24,gw={topology.GATEWAY}"}, nameservers=[topology.GATEWAY],
             searchdomains=["lab.example"], cipassword="Secret-1"),
         kvm("cloud-init b", vmid=VM_B, update=True, sshkeys=pve["pubkey"], ipconfig={"ipconfig0": "ip=dhcp"}),
-        kvm("start a", vmid=VM_A, state="started"),
-        kvm("start b", name="pvet-b", state="started"),
+        # the module's default wait (30 s) is shorter than a lab VM's boot on a loaded 2-core machine
+        kvm("start a", vmid=VM_A, state="started", timeout=180),
+        kvm("start b", name="pvet-b", state="started", timeout=180),
     ]
     first = playbook(pve, tmp_path, create)
     assert first["clone by name"]["changed"] and first["clone by vmid"]["changed"]
