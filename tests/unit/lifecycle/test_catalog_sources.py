@@ -11,7 +11,6 @@ import ast
 import csv
 import json
 import re
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -315,11 +314,8 @@ redhat_streams: {PHP: php, Apache httpd: apache-http-server}
 
 
 @pytest.fixture
-def spec_catalog(tmp_path):
-    cat = tmp_path / "catalog"
-    cat.mkdir()
-    for f in (FIX / "curated").iterdir():
-        shutil.copy(f, cat / f.name)
+def spec_catalog(catdir):
+    cat = catdir
     pol = cat / "policy.yaml"
     pol.write_text(pol.read_text().replace("catalog_products: [php, debian, apache-http-server]",
                                            "catalog_products: [php, debian, apache-http-server, rhel]"))

@@ -24,15 +24,6 @@ FIX = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
-def catdir(tmp_path):
-    d = tmp_path / "catalog"
-    d.mkdir()
-    for f in (FIX / "curated").iterdir():
-        shutil.copy(f, d / f.name)
-    return d
-
-
-@pytest.fixture
 def src(tmp_path):
     s = tmp_path / "eol"
     shutil.copytree(FIX / "eol", s)
