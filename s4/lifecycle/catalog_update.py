@@ -60,7 +60,6 @@ class UpdateError(RuntimeError):
 # ----------------------------------------------------------------------------------------- helpers
 
 
-_iso = iso_value
 
 
 def _attach_history(cycles: list[dict[str, Any]], versions: dict[str, Any]) -> None:
@@ -68,7 +67,7 @@ def _attach_history(cycles: list[dict[str, Any]], versions: dict[str, Any]) -> N
     buckets: dict[str, list[list[Any]]] = {c: [] for c in by_id}
     for name, info in versions.items():
         vname = str((info or {}).get("name") or name) if isinstance(info, dict) else str(name)
-        vdate = _iso(info.get("date")) if isinstance(info, dict) else None
+        vdate = iso_value(info.get("date")) if isinstance(info, dict) else None
         cyc = cycle_for_version(vname, by_id)
         if cyc is None:
             continue
@@ -100,13 +99,13 @@ def product_from_eol_yaml(pid: str, doc: dict[str, Any], release_data: dict[str,
         cyc: dict[str, Any] = {
             "cycle": str(r["releaseCycle"]),
             "codename": plain_text(r.get("codename"))[0] if r.get("codename") is not None else None,
-            "release_date": _iso(r.get("releaseDate")),
-            "lts": _iso(r.get("lts", False)),
-            "eoas": _iso(r.get("eoas")),
-            "eol": _iso(r.get("eol")),
-            "eoes": _iso(r.get("eoes")),
+            "release_date": iso_value(r.get("releaseDate")),
+            "lts": iso_value(r.get("lts", False)),
+            "eoas": iso_value(r.get("eoas")),
+            "eol": iso_value(r.get("eol")),
+            "eoes": iso_value(r.get("eoes")),
             "latest": str(r["latest"]) if r.get("latest") is not None else None,
-            "latest_date": _iso(r.get("latestReleaseDate")),
+            "latest_date": iso_value(r.get("latestReleaseDate")),
             "custom": {n: plain_text(r[n])[0] for n in custom_names if r.get(n) is not None},
         }
         rel_label, links = plain_text(r.get("releaseLabel"))
@@ -193,7 +192,7 @@ def _v1_phase(rel: dict[str, Any], flag: str, date_key: str) -> Any:
     if is_over is None:
         return None
     if when:
-        return _iso(when)
+        return iso_value(when)
     return bool(is_over)
 
 
@@ -215,17 +214,17 @@ def product_from_api_v1(details: dict[str, Any], old: dict[str, Any] | None = No
         latest = r.get("latest") if isinstance(r.get("latest"), dict) else None
         lts: Any = False
         if r.get("isLts"):
-            lts = _iso(r.get("ltsFrom")) if r.get("ltsFrom") else True
+            lts = iso_value(r.get("ltsFrom")) if r.get("ltsFrom") else True
         cyc = {
             "cycle": r["name"],
             "codename": r.get("codename"),
-            "release_date": _iso(r.get("releaseDate")),
+            "release_date": iso_value(r.get("releaseDate")),
             "lts": lts,
             "eoas": _v1_phase(r, "isEoas", "eoasFrom"),
             "eol": _v1_phase(r, "isEol", "eolFrom") if "isEol" in r else None,
             "eoes": _v1_phase(r, "isEoes", "eoesFrom"),
             "latest": latest.get("name") if latest else None,
-            "latest_date": _iso(latest.get("date")) if latest else None,
+            "latest_date": iso_value(latest.get("date")) if latest else None,
             "custom": {str(k): str(v) for k, v in (r.get("custom") or {}).items() if v is not None},
         }
         if cyc["eol"] is None:
