@@ -60,8 +60,6 @@ class UpdateError(RuntimeError):
 # ----------------------------------------------------------------------------------------- helpers
 
 
-
-
 def _attach_history(cycles: list[dict[str, Any]], versions: dict[str, Any]) -> None:
     by_id = {c["cycle"]: c for c in cycles}
     buckets: dict[str, list[list[Any]]] = {c: [] for c in by_id}
