@@ -630,6 +630,8 @@ class Api:
             res = self.backend.exec(vm["container"], ["systemctl", "is-system-running"], timeout=20)
             last = res.out.strip() or res.err.strip()
             if last in ("running", "degraded"):
+                task.log(f"VM {vm['vmid']} booted in {time.monotonic() - deadline + self.boot_timeout:.1f}s "
+                         f"(systemd: {last})")
                 return
             if self.backend.states().get(vm["container"]) not in ("running",):
                 raise TaskError(f"VM {vm['vmid']} stopped while booting")
@@ -675,7 +677,9 @@ class Api:
         task.log(f"starting VM {vmid}")
         self.booting.add(vmid)
         try:
+            began = time.monotonic()
             self.backend.start(vm["container"])
+            task.log(f"machine {vm['container']} started in {time.monotonic() - began:.1f}s; waiting for systemd")
             vm["starttime"] = time.time()
             self.state.put(vm)
             try:
