@@ -17,7 +17,19 @@ from typing import Any
 
 import pytest
 import yaml
-from poc_support import INVENTORY_POC, ROOT, Poc, entry, playbook, podman_names, pve_env, source_manifest, vm_container
+from poc_support import (
+    INVENTORY_POC,
+    POC_SECRETS_DIR,
+    ROOT,
+    Poc,
+    entry,
+    playbook,
+    podman_names,
+    pve_env,
+    source_manifest,
+    vm_container,
+    vm_exec,
+)
 
 from s4.lab import topology
 
@@ -64,11 +76,21 @@ def test_acme_full_run_is_green(acme: Poc) -> None:
     assert (ROOT / "reports" / "poc" / acme.name / "report.html").read_text().count("passed") >= 1
 
 
-def test_acme_credentials_are_private_and_not_logged(acme: Poc) -> None:
-    access = ROOT / ".cache" / "s4" / "poc" / acme.name / "credentials" / "access.yml"
-    assert access.stat().st_mode & 0o777 == 0o600
-    secrets = yaml.safe_load(access.read_text())["database_accounts"]
+def test_acme_credentials_are_private_on_the_vm_and_not_logged(acme: Poc) -> None:
+    assert acme.vmid is not None
+    modes = vm_exec(acme.vmid, f"stat -c '%a %U %n' {POC_SECRETS_DIR} {POC_SECRETS_DIR}/credentials "
+                               f"{POC_SECRETS_DIR}/access.yml {POC_SECRETS_DIR}/credentials/*")
+    assert modes.returncode == 0, modes.stderr
+    lines = modes.stdout.split("\n")
+    assert lines[0].startswith("700 root") and lines[1].startswith("700 root"), modes.stdout
+    assert all(ln.startswith("600 root") for ln in lines[2:] if ln), modes.stdout
+    access = vm_exec(acme.vmid, f"cat {POC_SECRETS_DIR}/access.yml")
+    assert access.returncode == 0
+    secrets = yaml.safe_load(access.stdout)["database_accounts"]
     assert secrets and all(len(p) == 24 for p in secrets.values())
+    # nothing of the POC's secrets is kept on the controller
+    assert not (ROOT / ".cache" / "s4" / "poc" / acme.name / "credentials").exists()
+    assert acme.report["access"]["credentials_file"] == f"root@{acme.name}:{POC_SECRETS_DIR}/access.yml"
     for _, out, _ in acme.runs:
         assert all(p not in out for p in secrets.values())
     assert all(p not in json.dumps(acme.report) for p in secrets.values())
