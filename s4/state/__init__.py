@@ -22,6 +22,7 @@ from s4.state.store import (
     checkout_root,
     default_url,
     display_url,
+    dump_text,
     head_revision,
     now,
     open_store,
@@ -30,5 +31,5 @@ from s4.state.store import (
     upgrade,
 )
 
-__all__ = ["ENV", "StateError", "Store", "checkout_root", "default_url", "display_url", "head_revision", "now",
+__all__ = ["ENV", "StateError", "Store", "checkout_root", "default_url", "display_url", "dump_text", "head_revision", "now",
            "open_store", "resolve_url", "sqlite_path", "upgrade"]

@@ -288,3 +288,22 @@ def inserted_id(result: Any) -> int:
     if key is None or key[0] is None:
         raise StateError("the database returned no id for an inserted row")
     return int(key[0])
+
+
+def dump_text(store: Store) -> bytes:
+    """Every value the store holds as text, snapshots decompressed: what a secrets grep must search (the raw
+    database file holds the snapshots zlib-compressed, where a plain grep sees nothing)."""
+    import json
+    import zlib
+
+    out = []
+    with store.read() as conn:
+        for table in schema.metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                values = []
+                for v in row:
+                    if isinstance(v, bytes | bytearray | memoryview):
+                        v = zlib.decompress(bytes(v)).decode("utf-8", "replace")
+                    values.append(v)
+                out.append(json.dumps([table.name, *values], default=str, ensure_ascii=False))
+    return ("\n".join(out) + "\n").encode()
