@@ -126,3 +126,10 @@ store:
   returned: always
   type: str
 """
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(json.dumps({"failed": True, "msg": "smartt.s4.poc_record runs on the controller (action plugin)"}))
+    sys.exit(1)
