@@ -46,3 +46,21 @@ def acme(ssh: Callable[..., Any]) -> Iterator[Poc]:
 def globex(ssh: Callable[..., Any]) -> Iterator[Poc]:
     yield from provisioned(ssh, GLOBEX_POC, "mvps-globex-01", ["/etc/roundcube", "/srv/www/globex-www"],
                            ["-e", "s4_poc_source=mvps-globex-01"], reruns=0)
+
+
+@pytest.fixture()
+def state_pg_url() -> Iterator[str]:
+    """URL of a fresh database on the lab's PostgreSQL (s4.lab.statedb, started by `scripts/lab up`), dropped after
+    the test. Holds the lab password: never print it."""
+    import secrets as _secrets
+
+    from s4.lab import statedb
+
+    if not statedb.running():
+        pytest.fail("the lab's PostgreSQL for the state store is not running: run scripts/lab up")
+    name = f"s4test_{_secrets.token_hex(6)}"
+    statedb.create_database(name)
+    try:
+        yield statedb.url(name)
+    finally:
+        statedb.drop_database(name)
