@@ -171,23 +171,19 @@ def snapshot_id(conn: Connection, host: str, sha: str, size: int, blob: bytes, c
     return int(row[0])
 
 
-def upsert_components(conn: Connection, host: str, comps: Iterable[tuple[str, str, str, str]], run_id: int,
-                      seen_at: str, *, first_run: int | None = None, first_at: str | None = None) -> None:
-    """Mark ``comps`` seen by ``run_id`` (first seen then, unless ``first_run`` says earlier: legacy import)."""
-    rows = [{"host": host, "site": site, "product": product, "version": version, "kind": kind,
+_LATEST = 1 << 62
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)] if items else []
+
+
+def _component_rows(host: str, comps: Iterable[tuple[str, str, str, str]], run_id: int, seen_at: str, *,
+                    first_run: int | None = None, first_at: str | None = None) -> list[dict[str, Any]]:
+    return [{"host": host, "site": site, "product": product, "version": version, "kind": kind,
              "first_seen_run": first_run if first_run is not None else run_id, "last_seen_run": run_id,
              "first_seen_at": first_at or seen_at, "last_seen_at": seen_at}
             for site, product, kind, version in sorted(comps)]
-    if not rows:
-        return
-    stmt = _insert(conn, S.components)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["host", "site", "product", "version", "kind"],
-        set_={"last_seen_run": stmt.excluded.last_seen_run, "last_seen_at": stmt.excluded.last_seen_at})
-    conn.execute(stmt, rows)
-
-
-_LATEST = 1 << 62
 
 
 class History:
@@ -252,6 +248,19 @@ class History:
         rows = conn.execute(select(c.c.site, c.c.product, c.c.kind, c.c.version).where(
             c.c.host == host, c.c.first_seen_run <= run_id, c.c.last_seen_run >= run_id))
         return {(r[0], r[1], r[2], r[3]) for r in rows}
+
+    @staticmethod
+    def _snapshot_ids(conn: Connection, shas: Mapping[str, str]) -> dict[str, int]:
+        """{host: id of its snapshot with the given hash} for the hashes already stored."""
+        out: dict[str, int] = {}
+        sn = S.snapshots
+        hosts = sorted(shas)
+        for chunk in _chunks(hosts):
+            for r in conn.execute(select(sn.c.id, sn.c.host, sn.c.sha256).where(
+                    sn.c.host.in_(chunk), sn.c.sha256.in_(sorted({shas[h] for h in chunk})))):
+                if shas.get(r.host) == r.sha256:
+                    out[r.host] = int(r.id)
+        return out
 
     def preview(self, results: Mapping[str, Mapping[str, Any]]) -> dict[str, HostChanges]:
         """What :meth:`record_run` would report, without writing (check mode)."""
@@ -370,25 +379,53 @@ class History:
                 prepared[host] = (volatile, sha, size, blob, str(facts.get("gathered_at") or finished),
                                   components_of(facts))
         changes: dict[str, HostChanges] = {}
+        rh, sn, c = S.run_hosts, S.snapshots, S.components
+        ok_hosts = sorted(prepared)
         with self.store.write() as conn:
             run_id = inserted_id(conn.execute(insert(S.gather_runs).values(
                 started_at=started, finished_at=finished, playbook=playbook, hosts_ok=ok, hosts_failed=failed)))
+            # a few set-wise statements per run, not per host: the transaction stays short with 50+ hosts
+            sids = self._snapshot_ids(conn, {h: prepared[h][1] for h in ok_hosts})
+            new_snaps = [{"host": h, "sha256": prepared[h][1], "size": prepared[h][2], "data": prepared[h][3],
+                          "created_at": finished} for h in ok_hosts if h not in sids]
+            if new_snaps:
+                conn.execute(_insert(conn, sn).on_conflict_do_nothing(index_elements=["host", "sha256"]), new_snaps)
+                sids.update(self._snapshot_ids(conn, {h: prepared[h][1] for h in ok_hosts if h not in sids}))
+            rows = []
             for host in sorted(results):
-                p = prepared.get(host)
-                if p is None:
-                    conn.execute(insert(S.run_hosts).values(run_id=run_id, host=host, status=statuses[host]))
-                    continue
-                volatile, sha, size, blob, seen_at, new = p
-                sid = snapshot_id(conn, host, sha, size, blob, finished)
-                conn.execute(insert(S.run_hosts).values(
-                    run_id=run_id, host=host, status="ok", snapshot_id=sid,
-                    volatile_json=json.dumps(volatile, sort_keys=True, default=str) if volatile else None))
-                prev = self._previous_ok_run(conn, host, run_id)
-                old = self._components_last(conn, host, prev) if prev is not None else set()
-                upsert_components(conn, host, new, run_id, seen_at)
-                ch = diff_components(old, new, host)
-                ch.first_run = prev is None
+                prep = prepared.get(host)
+                vol = prep[0] if prep is not None else None
+                rows.append({"run_id": run_id, "host": host, "status": statuses[host] if prep is None else "ok",
+                             "snapshot_id": sids.get(host) if prep is not None else None,
+                             "volatile_json": json.dumps(vol, sort_keys=True, default=str) if vol else None})
+            conn.execute(insert(rh), rows)
+            prev: dict[str, int] = {}
+            old: dict[str, set[tuple[str, str, str, str]]] = {h: set() for h in ok_hosts}
+            for chunk in _chunks(ok_hosts):
+                prev.update({str(pr[0]): int(pr[1]) for pr in conn.execute(
+                    select(rh.c.host, func.max(rh.c.run_id)).where(rh.c.host.in_(chunk), rh.c.status == "ok",
+                                                                     rh.c.run_id < run_id).group_by(rh.c.host))})
+                wanted = {(h, prev[h]) for h in chunk if h in prev}
+                if wanted:
+                    for cr in conn.execute(select(c.c.host, c.c.site, c.c.product, c.c.kind, c.c.version,
+                                                  c.c.last_seen_run)
+                                           .where(c.c.host.in_(chunk),
+                                                  c.c.last_seen_run.in_(sorted({w[1] for w in wanted})))):
+                        if (cr.host, cr.last_seen_run) in wanted:
+                            old[cr.host].add((cr.site, cr.product, cr.kind, cr.version))
+            comp_rows = []
+            for host in ok_hosts:
+                _vol, _sha, _size, _blob, seen_at, new = prepared[host]
+                comp_rows.extend(_component_rows(host, new, run_id, seen_at))
+                ch = diff_components(old[host], new, host)
+                ch.first_run = host not in prev
                 changes[host] = ch
+            if comp_rows:
+                stmt = _insert(conn, c)
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=["host", "site", "product", "version", "kind"],
+                    set_={"last_seen_run": stmt.excluded.last_seen_run, "last_seen_at": stmt.excluded.last_seen_at}),
+                    comp_rows)
         return RunResult(run_id, ok, failed, changes)
 
     def prune(self, *, keep_days: int | None = None, keep_runs: int | None = None,

@@ -9,8 +9,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
 
 @pytest.fixture()
 def url(tmp_path: Path) -> str:

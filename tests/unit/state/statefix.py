@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import traceback
+from pathlib import Path
 from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def facts(host: str, php: str = "8.2.26", wp: str = "6.8.3", when: str = "2026-11-27T10:00:00Z",

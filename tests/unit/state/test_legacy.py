@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import FIXTURES
-from statefix import run_concurrent_writers
+from statefix import FIXTURES, run_concurrent_writers
 
 from s4.history import History
 from s4.releasewatch.store import Store
