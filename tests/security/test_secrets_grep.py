@@ -11,7 +11,7 @@ every secret:
 * the release watch's SMTP password;
 
 and greps, as bytes, plain and base64-encoded: the session's playbook logs, reports/ (HTML/JSON/CSV, the POC's
-report dir, the release-watch site and outbox), the fact cache, the history and release-watch SQLite DBs, the POC
+report dir, the release-watch site and outbox), the fact cache, the state stores (raw, and dumped with the snapshots decompressed), the POC
 controller state (known_hosts) and the POC inventory. Zero hits; a hit fails naming the file and the secret's name,
 never the secret.
 """
@@ -123,7 +123,7 @@ def test_no_generated_secret_in_any_output_report_fact_cache_or_history(acme: Po
     rc, out, _ = playbook("release_watch.yml", "-e", "s4_release_watch_send=true",
                           "-e", "s4_release_watch_smtp_host=127.0.0.1", "-e", f"s4_release_watch_smtp_port={_free_port()}",
                           "-e", "s4_release_watch_smtp_timeout=5", "-e", f"s4_release_watch_dir={tmp_path / 'rw'}",
-                          "-e", f"s4_release_watch_store={tmp_path / 'rw.sqlite'}", env=send_env)
+                          "-e", f"s4_state_url={tmp_path / 'rw.sqlite'}", env=send_env)
     assert rc != 0 and "cannot use SMTP server 127.0.0.1" in out
 
     found = _collect(acme, ssh, smtp_password)
@@ -132,11 +132,20 @@ def test_no_generated_secret_in_any_output_report_fact_cache_or_history(acme: Po
     assert any("rewritten" in n for n in found), "no DB password found in the POC's app configs"
 
     cache = ROOT / ".cache"
+    # the state stores hold the facts zlib-compressed: grep their decompressed dump too (s4.state.dump_text)
+    from s4.state import dump_text, open_store
+
+    for i, url in enumerate((None, tmp_path / "rw.sqlite")):
+        store = open_store(url, create=False)
+        if store is not None:
+            with store:
+                (tmp_path / f"state-dump-{i}.txt").write_bytes(dump_text(store))
     places = _files(
         session_log_dir(), ROOT / "reports", cache / "facts", cache / "s4", INVENTORY_POC, tmp_path,
         skip=[cache / "s4" / "test-logs"],
     ) + _files(session_log_dir())
-    assert any(p.name == "history.sqlite" for p in places) and any("facts" in p.parts for p in places)
+    assert any(p.name == "state.sqlite" for p in places) and any("facts" in p.parts for p in places)
+    assert any(p.name == "state-dump-0.txt" for p in places)
     assert any(p.name == "playbooks.log" for p in places)
     patterns = {name: _encodings(value) for name, value in found.items()}
     hits = []
