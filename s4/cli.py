@@ -18,6 +18,7 @@ SUBCOMMANDS: list[str] = [
     "s4.lifecycle.vulns",
     "s4.integrity.cli",
     "s4.history",
+    "s4.state.cli",
     "s4.report.cli",
 ]
 

@@ -52,3 +52,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tests that destroy a session POC (poc_teardown.yml on the session's globex POC) run after every other test:
     by file order they ran before tests/security's lab tests, which then found no POC to attack."""
     items.sort(key=lambda item: item.get_closest_marker("destroys_session_poc") is not None)
+
+
+@pytest.fixture()
+def state_pg_url() -> Iterator[str]:
+    """URL of a fresh database on the lab's PostgreSQL (s4.lab.statedb, started by `scripts/lab up`), dropped after
+    the test. Holds the lab password: never print it."""
+    import secrets as _secrets
+
+    from s4.lab import statedb
+
+    if not statedb.running():
+        pytest.fail("the lab's PostgreSQL for the state store is not running: run scripts/lab up")
+    name = f"s4test_{_secrets.token_hex(6)}"
+    statedb.create_database(name)
+    try:
+        yield statedb.url(name)
+    finally:
+        statedb.drop_database(name)

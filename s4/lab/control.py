@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from s4.lab import cmdb, estate, hostimages, keys, topology
+from s4.lab import cmdb, estate, hostimages, keys, statedb, topology
 
 Log = Callable[[str], None]
 LABEL_LAB = "s4lab.lab"
@@ -217,10 +217,16 @@ def up(*, log: Log = print, build: bool = True) -> int:
         except Exception as exc:  # report it, keep the hosts: they are usable without it
             pve_failed = True
             log(f"Proxmox-compatible server failed to start: {exc}")
+    statedb_failed = False
+    try:  # the state store's PostgreSQL (tests, docs/STATE.md)
+        log(statedb.up())
+    except (statedb.StateDbError, OSError, subprocess.SubprocessError) as exc:
+        statedb_failed = True
+        log(f"PostgreSQL for the state store failed to start: {exc}")
     ok = len(results) - len(failed)
     log(f"lab up: {ok}/{len(results)} hosts reachable by SSH in {time.monotonic() - t0:.1f}s"
         + (f"; FAILED: {', '.join(r.name for r in failed)}" if failed else ""))
-    return 1 if failed or pve_failed else 0
+    return 1 if failed or pve_failed or statedb_failed else 0
 
 
 def lab_containers() -> list[str]:
@@ -234,6 +240,10 @@ def down(*, log: Log = print) -> int:
     pve = _pve()
     if pve is not None and PVE_STATE.exists():
         pve.down(PVE_STATE)
+    try:
+        log(statedb.down())
+    except (statedb.StateDbError, OSError, subprocess.SubprocessError) as exc:
+        log(f"PostgreSQL for the state store: {exc}")
     names = lab_containers()
     if names:
         _podman("rm", "-f", "-t", "10", *names)
@@ -289,6 +299,8 @@ def status(hosts: list[str] | None = None, *, log: Log = print) -> int:
     pve = _pve()
     if pve is not None and hosts is None:
         log(pve.status(PVE_STATE))
+    if hosts is None:
+        log(statedb.status())
     return 1 if bad else 0
 
 

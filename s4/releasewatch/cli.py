@@ -13,6 +13,7 @@ from typing import Any
 from s4.releasewatch.site import SiteConfig
 from s4.releasewatch.smtp import SmtpConfig, SmtpConfigError
 from s4.releasewatch.store import DEFAULT_PATH
+from s4.state import StateError
 
 
 def register(sub: Any) -> None:
@@ -21,8 +22,11 @@ def register(sub: Any) -> None:
                                    "feed, and notify the clients that use the software (dry run by default).")
     p.add_argument("--as-of", help="decision date YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--cmdb", default="inventories/lab/cmdb.yml", help="CMDB file (default: %(default)s)")
-    p.add_argument("--history-db", default=".cache/s4/history.sqlite", help="gather history DB (default: %(default)s)")
-    p.add_argument("--store", default=str(DEFAULT_PATH), help="decision store (default: %(default)s)")
+    p.add_argument("--state-url", "--store", dest="state_url", default=DEFAULT_PATH,
+                   help="state store URL or SQLite path holding the gather history and the decisions (default: "
+                        "$S4_STATE_URL, else .cache/s4/state.sqlite in the checkout)")
+    p.add_argument("--history-db", default=None,
+                   help="another state store to read the gather history from (default: --state-url)")
     p.add_argument("--out", default="reports/release-watch", help="output directory (default: %(default)s)")
     p.add_argument("--catalog", help="catalog directory (default: the committed s4/data/catalog)")
     p.add_argument("--policy", help="policy YAML (default: s4/releasewatch/policy.yaml)")
@@ -93,13 +97,13 @@ def _cli(args: argparse.Namespace) -> int:
         return 2
     site = SiteConfig(base_url=args.base_url or f"https://notices.{domain}/", domain=domain,
                       poc_contact=args.poc_contact or f"support@{domain}")
-    opts = Options(as_of=as_of, out_dir=Path(args.out), store_path=Path(args.store),
-                   history_db=Path(args.history_db), catalog_dir=Path(args.catalog) if args.catalog else None,
+    opts = Options(as_of=as_of, out_dir=Path(args.out), store_path=args.state_url,
+                   history_db=args.history_db or args.state_url, catalog_dir=Path(args.catalog) if args.catalog else None,
                    policy_path=Path(args.policy) if args.policy else None, site=site,
                    sender=args.sender or f"s4-notices@{domain}", send=args.send, smtp=smtp, check=args.check)
     try:
         result = run(hostvars, opts)
-    except (PolicyError, ReportInputError, FileNotFoundError) as exc:
+    except (PolicyError, ReportInputError, FileNotFoundError, StateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -1,4 +1,4 @@
-"""Who uses what: the latest gather history (docs/CONTRACTS.md §3) joined with the CMDB hostvars (docs/CMDB.md).
+"""Who uses what: the latest gather history (state store, docs/STATE.md) joined with the CMDB hostvars (docs/CMDB.md).
 
 The join itself is the EOL report's (``s4.report.model.normalise_hosts`` + ``s4.report.findings.build_findings``):
 one finding per component with its host, site, clients, lifecycle status and who must act. This module only adds
@@ -9,11 +9,9 @@ Out-of-scope hosts are refused by ``normalise_hosts``; callers pass ``groups['s4
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import sqlite3
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from s4.releasewatch.policy import Decision
@@ -22,27 +20,16 @@ from s4.report.model import normalise_hosts
 from s4.report.util import version_key
 
 
-def latest_facts(db_path: str | Path | None) -> dict[str, dict[str, Any]]:
-    """{host: s4_software facts of its latest successful gather run that kept its facts} (read-only)."""
-    if not db_path or not Path(db_path).is_file():
-        return {}
-    conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
-    try:
-        rows = conn.execute(
-            "SELECT h.host, h.facts_json FROM hosts h WHERE h.status = 'ok' AND h.facts_json IS NOT NULL AND "
-            "h.run_id = (SELECT MAX(run_id) FROM hosts x WHERE x.host = h.host AND x.status = 'ok' "
-            "AND x.facts_json IS NOT NULL)").fetchall()
-    finally:
-        conn.close()
-    out = {}
-    for host, facts_json in rows:
-        try:
-            facts = json.loads(facts_json)
-        except ValueError:
-            continue
-        if isinstance(facts, dict):
-            out[str(host)] = facts
-    return out
+def latest_facts(url: str | os.PathLike[str] | None) -> dict[str, dict[str, Any]] | None:
+    """{host: s4_software facts of its latest successful gather run} from the state store at ``url`` (None: the
+    default store); None when that store does not exist yet."""
+    from s4.history import History
+
+    h = History.existing(url)
+    if h is None:
+        return None
+    with h:
+        return h.latest_facts()
 
 
 @dataclass
@@ -57,10 +44,10 @@ class Usage:
 
 
 def build_usage(hostvars_list: list[dict[str, Any]], engine: EngineLike, as_of: _dt.date, *,
-                history_db: str | Path | None = None, soon_days: int = 180) -> Usage:
-    """Findings of the in-scope hosts: facts from the history DB when it has them, else the hostvars' own
-    ``s4_software`` / ``ansible_facts.s4_software`` (fact cache). Raises ``ReportInputError`` on bad input."""
-    history = latest_facts(history_db)
+                history: Mapping[str, dict[str, Any]], soon_days: int = 180) -> Usage:
+    """Findings of the in-scope hosts: facts from ``history`` ({host: facts}, :func:`latest_facts`) when it has
+    them, else the hostvars' own ``s4_software`` / ``ansible_facts.s4_software`` (fact cache). Raises
+    ``ReportInputError`` on bad input."""
     raw = []
     for hv in hostvars_list:
         entry = dict(hv)

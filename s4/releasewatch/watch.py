@@ -17,6 +17,7 @@ Steps:
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import smtplib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,16 +30,18 @@ from s4.releasewatch.policy import Decision, Policy, decide, load_catalog_releas
 from s4.releasewatch.site import SiteConfig, _write_if_changed, write_site
 from s4.releasewatch.smtp import DeliveryError, Sender, SmtpConfig
 from s4.releasewatch.store import DEFAULT_PATH, Store, open_copy
-from s4.releasewatch.usage import Usage, affected_clients, build_usage
+from s4.releasewatch.usage import Usage, affected_clients, build_usage, latest_facts
 from s4.report.findings import EngineLike
+from s4.state import display_url, resolve_url
 
 
 @dataclass
 class Options:
     as_of: _dt.date
     out_dir: Path = Path("reports/release-watch")
-    store_path: Path = DEFAULT_PATH
-    history_db: Path | None = Path(".cache/s4/history.sqlite")
+    # state store URLs or SQLite paths (s4.state.resolve_url); None: S4_STATE_URL, else the checkout's default
+    store_path: str | os.PathLike[str] | None = DEFAULT_PATH
+    history_db: str | os.PathLike[str] | None = DEFAULT_PATH
     catalog_dir: Path | None = None
     policy_path: Path | None = None
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -74,11 +77,11 @@ def run(hostvars_list: list[dict[str, Any]], opts: Options, *, engine: EngineLik
     policy = policy or Policy.load(opts.policy_path)
     releases, warnings = load_catalog_releases(opts.catalog_dir)
     decisions = decide(releases, policy, opts.as_of)
-    if opts.history_db is not None and not Path(opts.history_db).is_file():
-        warnings.append(f"no gather history database at {opts.history_db}: hosts fall back to cached facts "
-                        "(run playbooks/gather_software.yml)")
-    usage: Usage = build_usage(hostvars_list, engine, opts.as_of, history_db=opts.history_db,
-                               soon_days=opts.soon_days)
+    history = latest_facts(opts.history_db)
+    if history is None:
+        warnings.append(f"no gather history database at {display_url(resolve_url(opts.history_db))}: hosts fall back to "
+                        "cached facts (run playbooks/gather_software.yml)")
+    usage: Usage = build_usage(hostvars_list, engine, opts.as_of, history=history or {}, soon_days=opts.soon_days)
     contacts = usage.contacts()
 
     store = open_copy(opts.store_path) if opts.check else Store(opts.store_path)

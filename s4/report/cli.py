@@ -1,8 +1,8 @@
 """``s4 eol-report``: the fleet EOL report without Ansible (cron, CI), from a CMDB file and gathered facts.
 
 Facts come from ``--facts-dir`` (one ``<host>.json`` per host holding its ``s4_software`` dict) or, by default,
-from the newest successful run of each host in the gather history DB (docs/CONTRACTS.md §3), which also feeds the
-debt trend. Only the CMDB's in-scope hosts are reported; an in-scope host without facts is listed as not gathered.
+from the newest successful run of each host in the gather history of the state store (docs/STATE.md), which also
+feeds the debt trend. Only the CMDB's in-scope hosts are reported; an in-scope host without facts is listed as not gathered.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_HISTORY = Path(".cache/s4/history.sqlite")
+DEFAULT_HISTORY = None  # the state store of S4_STATE_URL, else the checkout's default (s4.state.resolve_url)
 
 
 def _iso_date(text: str) -> _dt.date:
@@ -40,8 +39,9 @@ def register(subparsers: Any) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cmdb", required=True, type=Path, help="CMDB file (docs/CMDB.md), e.g. inventories/lab/cmdb.yml")
     p.add_argument("--facts-dir", type=Path, help="directory of <host>.json s4_software facts (default: history DB)")
-    p.add_argument("--history-db", type=Path, default=DEFAULT_HISTORY,
-                   help=f"gather history database (default {DEFAULT_HISTORY})")
+    p.add_argument("--state-url", "--history-db", dest="history_db", default=DEFAULT_HISTORY,
+                   help="state store URL or SQLite path holding the gather history (default: $S4_STATE_URL, else "
+                        ".cache/s4/state.sqlite in the checkout)")
     p.add_argument("--as-of", type=_iso_date, default=None, help="judge as of this date (default: today, UTC)")
     p.add_argument("--eol-soon-days", type=_non_negative, default=180, help="eol-soon / licence window (default 180)")
     p.add_argument("--history-limit", type=_non_negative, default=12, help="gather runs in the debt trend (default 12)")
@@ -50,24 +50,15 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def latest_facts(db: Path, hosts: list[str]) -> dict[str, dict[str, Any]]:
-    """The newest successful facts of each host in the history DB (hosts without any are left out)."""
-    out: dict[str, dict[str, Any]] = {}
-    if not db.is_file():
-        return out
-    conn = sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)
-    try:
-        for h in hosts:
-            row = conn.execute("SELECT facts_json FROM hosts WHERE host = ? AND status = 'ok' AND facts_json IS NOT "
-                               "NULL ORDER BY run_id DESC LIMIT 1", (h,)).fetchone()
-            if row:
-                try:
-                    out[h] = json.loads(row[0])
-                except ValueError:
-                    continue
-    finally:
-        conn.close()
-    return out
+def latest_facts(db: str | Path | None, hosts: list[str]) -> dict[str, dict[str, Any]]:
+    """The newest successful facts of each host in the state store at ``db`` (hosts without any are left out)."""
+    from s4.history import History
+
+    h = History.existing(db)
+    if h is None:
+        return {}
+    with h:
+        return h.latest_facts(hosts)
 
 
 def dir_facts(directory: Path, hosts: list[str]) -> dict[str, Any]:
@@ -87,6 +78,7 @@ def dir_facts(directory: Path, hosts: list[str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from s4 import cmdb as cmdb_mod
     from s4.report import ReportInputError, build_report, write_report
+    from s4.state import StateError, resolve_url
 
     try:
         estate = cmdb_mod.load(args.cmdb)
@@ -95,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     hosts = sorted(estate.in_scope)
     try:
+        args.history_db = resolve_url(args.history_db)
         facts = dir_facts(args.facts_dir, hosts) if args.facts_dir else latest_facts(args.history_db, hosts)
-    except (OSError, ValueError, sqlite3.Error) as exc:
+    except (OSError, ValueError, StateError) as exc:
         print(f"s4 eol-report: {exc}", file=sys.stderr)
         return 2
     raw = []

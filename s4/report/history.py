@@ -1,11 +1,9 @@
-"""Debt trend from the gather history DB (docs/CONTRACTS.md §3): each past run's facts re-judged as of that run."""
+"""Debt trend from the gather history (state store, docs/STATE.md): each past run's facts re-judged as of that run."""
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import sqlite3
-from pathlib import Path
+import os
 from typing import Any
 
 from s4.report.findings import EngineLike, build_findings
@@ -13,10 +11,9 @@ from s4.report.model import HostInput
 from s4.report.util import parse_date
 
 
-def _runs(conn: sqlite3.Connection, as_of: _dt.date, limit: int) -> list[tuple[int, str]]:
-    rows = conn.execute("SELECT id, started_at FROM runs ORDER BY started_at, id").fetchall()
+def _runs(rows: list[dict[str, Any]], as_of: _dt.date, limit: int) -> list[tuple[int, str]]:
     out = []
-    for run_id, started in rows:
+    for run_id, started in ((r["id"], r["started_at"]) for r in rows):
         try:
             d = parse_date(started)
         except ValueError:
@@ -26,37 +23,38 @@ def _runs(conn: sqlite3.Connection, as_of: _dt.date, limit: int) -> list[tuple[i
     return out[-limit:] if limit > 0 else out
 
 
-def debt_trend(db_path: str | Path | None, hosts: list[HostInput], engine: EngineLike, as_of: _dt.date,
+def debt_trend(db_path: str | os.PathLike[str] | None, hosts: list[HostInput], engine: EngineLike, as_of: _dt.date,
                soon_days: int, limit: int = 12) -> dict[str, Any]:
     """Per run (newest ``limit`` runs started on or before ``as_of``): debt per host and per client.
 
     Runs are judged as of their own date, so the series shows how the debt grew or shrank. Hosts and clients are
-    those of the current CMDB; a host missing from a run has no point for it.
+    those of the current CMDB; a host missing from a run has no point for it. ``db_path``: the state store URL or
+    SQLite path (``s4.state.resolve_url``); None: no trend.
     """
-    result: dict[str, Any] = {"source": str(db_path) if db_path else None, "runs": [], "hosts": {}, "clients": {},
-                              "note": ""}
-    if not db_path or not Path(db_path).is_file():
+    from s4.history import History
+    from s4.state import StateError, display_url, resolve_url
+
+    result: dict[str, Any] = {"source": None, "runs": [], "hosts": {}, "clients": {}, "note": ""}
+    hist = None
+    try:
+        if db_path:
+            result["source"] = display_url(resolve_url(db_path))
+            hist = History.existing(db_path)
+    except StateError as exc:
+        result["note"] = f"cannot open the history database: {exc}"
+        return result
+    if hist is None:
         result["note"] = "no gather history database: the trend starts with the next gather run"
         return result
     by_name = {h.name: h for h in hosts}
     try:
-        conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        result["note"] = f"cannot open the history database: {exc}"
-        return result
-    try:
-        runs = _runs(conn, as_of, limit)
+        runs = _runs(hist.all_runs(), as_of, limit)
         for run_id, started in runs:
             run_date = parse_date(started) or as_of
-            rows = conn.execute("SELECT host, status, facts_json FROM hosts WHERE run_id = ?", (run_id,)).fetchall()
             run_hosts = []
-            for host, _status, facts_json in rows:
+            for host, facts in sorted(hist.run_facts(run_id).items()):
                 base = by_name.get(str(host))
-                if base is None or not facts_json:
-                    continue
-                try:
-                    facts = json.loads(facts_json)
-                except ValueError:
+                if base is None:
                     continue
                 if not isinstance(facts, dict) or facts.get("schema") != 1:
                     continue
@@ -75,10 +73,10 @@ def debt_trend(db_path: str | Path | None, hosts: list[HostInput], engine: Engin
             for c in clients:
                 score = int(sum(f["debt"] for f in findings if c in f["clients"]))
                 result["clients"].setdefault(c, []).append({"run": run_id, "date": point["date"], "score": score})
-    except sqlite3.Error as exc:
-        result["note"] = f"history database unreadable ({exc}); no trend"
+    except Exception as exc:  # sqlalchemy errors: the trend is optional, the report is not
+        result["note"] = f"history database unreadable ({type(exc).__name__}); no trend"
     finally:
-        conn.close()
+        hist.close()
     if not result["runs"] and not result["note"]:
         result["note"] = "no gather run on or before the as-of date in the history database"
     return result

@@ -27,6 +27,7 @@ try:
     from s4.releasewatch.site import SiteConfig
     from s4.releasewatch.smtp import SmtpConfig, SmtpConfigError
     from s4.report.model import ReportInputError
+    from s4.state import StateError, resolve_url
 except ImportError as _exc:  # pragma: no cover
     _watch = None
     _IMPORT_ERROR = _exc
@@ -35,7 +36,7 @@ else:
 
 display = Display()
 
-_ARGS = {"hosts", "dest", "as_of", "store", "history_db", "catalog_dir", "policy", "base_url", "poc_contact",
+_ARGS = {"hosts", "dest", "as_of", "state_url", "store", "history_db", "catalog_dir", "policy", "base_url", "poc_contact",
          "sender", "send", "smtp"}
 _SMTP_ARGS = {"host", "port", "security", "username", "password", "timeout", "verify_tls", "ca_file",
               "allow_plaintext_auth"}
@@ -77,16 +78,23 @@ class ActionModule(ActionBase):
 
         site = SiteConfig(base_url=str(args.get("base_url") or f"https://notices.{domain}/"), domain=domain,
                           poc_contact=str(args.get("poc_contact") or f"support@{domain}"))
+        if args.get("store") or args.get("history_db"):
+            display.deprecated("smartt.s4.release_watch: 'store' and 'history_db' are ignored, decisions and history "
+                               "live in the state store (state_url / s4_state_url / S4_STATE_URL; old SQLite files "
+                               "next to the default store are imported)", version="1.0.0", collection_name="smartt.s4")
+        try:
+            url = resolve_url(args.get("state_url") or task_vars.get("s4_state_url") or None)
+        except StateError as exc:
+            raise AnsibleActionFail(str(exc)) from None
         opts = _watch.Options(
-            as_of=as_of, out_dir=Path(dest), store_path=Path(args.get("store") or _watch.DEFAULT_PATH),
-            history_db=Path(args["history_db"]) if args.get("history_db") else None,
+            as_of=as_of, out_dir=Path(dest), store_path=url, history_db=url,
             catalog_dir=Path(args["catalog_dir"]) if args.get("catalog_dir") else None,
             policy_path=Path(args["policy"]) if args.get("policy") else None, site=site,
             sender=str(args.get("sender") or f"s4-notices@{domain}"), send=send, smtp=smtp,
             check=bool(self._task.check_mode))
         try:
             out = _watch.run(raw, opts)
-        except (PolicyError, ReportInputError, FileNotFoundError, ValueError) as exc:
+        except (PolicyError, ReportInputError, FileNotFoundError, ValueError, StateError) as exc:
             raise AnsibleActionFail(str(exc)) from None
         except OSError as exc:
             raise AnsibleActionFail(f"cannot write to {dest}: {exc}") from None

@@ -43,9 +43,29 @@ options:
     type: int
     default: 180
   history_db:
-    description: Gather history database (SQLite, see docs/CONTRACTS.md section 3) for the debt trend.
-      Missing file - no trend.
-    type: path
+    description:
+      - Gather history for the debt trend - a state store URL or SQLite path (see C(docs/STATE.md)). Default the
+        state store (O(state_url)). A store without gather runs - no trend.
+    type: str
+  facts_source:
+    description:
+      - Where each host's C(s4_software) facts come from - V(cache) the hostvars/fact cache of this run, V(state)
+        the latest successful snapshot of the host in the state store (a report job needs no fact cache of an
+        earlier job, e.g. under AWX). A host without facts there is reported as not gathered.
+    type: str
+    choices: [cache, state]
+    default: cache
+  state_url:
+    description:
+      - State store URL (C(sqlite:///PATH), C(postgresql://...)); default C(s4_state_url), E(S4_STATE_URL), else
+        C(sqlite:///<checkout>/.cache/s4/state.sqlite). Every run (not in check mode) is recorded there as a report
+        run with its counts.
+    type: str
+  published:
+    description: Where the playbook publishes this report (recorded with the run; the publishing is the playbook's).
+    type: list
+    elements: str
+    default: []
   history_limit:
     description: Number of most recent gather runs (on or before I(as_of)) in the debt trend.
     type: int
@@ -70,7 +90,7 @@ EXAMPLES = r"""
     dest: reports/eol/2026-11-27
     as_of: "2026-11-27"
     eol_soon_days: 180
-    history_db: .cache/s4/history.sqlite
+    facts_source: state
   run_once: true
 """
 
@@ -121,6 +141,18 @@ interop:
   type: list
   elements: str
   sample: ["mariadb 10.11 on db-01 serves 3 site(s) on 1 other host(s) ..."]
+facts_source:
+  description: Where the facts came from (V(cache) or V(state)).
+  returned: always
+  type: str
+report_run_id:
+  description: Id of the report run recorded in the state store (null in check mode).
+  returned: always
+  type: int
+store:
+  description: The state store's URL, password masked.
+  returned: always
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -133,8 +165,11 @@ def main():
             hosts=dict(type="list", elements="str"),
             as_of=dict(type="str"),
             eol_soon_days=dict(type="int", default=180),
-            history_db=dict(type="path"),
+            history_db=dict(type="str"),
             history_limit=dict(type="int", default=12),
+            facts_source=dict(type="str", default="cache", choices=["cache", "state"]),
+            state_url=dict(type="str"),
+            published=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )

@@ -9,12 +9,12 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: gather_history
-short_description: Append a discovery run to the S4 history database (controller side)
+short_description: Append a discovery run to the S4 state store's gather history (controller side)
 version_added: "0.1.0"
 description:
   - Reads the C(s4_software) facts of every host of the play (set by M(smartt.s4.software_facts)) and appends
-    one run to the SQLite history database - tables C(runs), C(hosts) and C(components) with first/last seen, see
-    C(docs/CONTRACTS.md) section 3.
+    one run to the gather history of the state store (C(docs/STATE.md)) - a run, per host a status and a pointer
+    to a snapshot of its facts (stored once per distinct content), and components with first/last seen.
   - Runs entirely on the controller (action plugin) - use it with C(run_once) true. Nothing is sent to any host.
   - Reports per host what changed since that host's previous successful run - components added, removed, or
     with a new version, including site web apps and front-end libraries. C(changed) is true only when something
@@ -22,10 +22,16 @@ description:
   - Hosts of the play that failed or were unreachable are recorded with status C(failed); their components are
     left untouched.
 options:
+  state_url:
+    description:
+      - State store URL (C(sqlite:///PATH), C(postgresql://USER@HOST/DB)) or a SQLite file path.
+      - Default - the C(s4_state_url) variable, else the C(S4_STATE_URL) environment variable, else
+        C(sqlite:///<checkout>/.cache/s4/state.sqlite). The store is created and migrated on first use.
+    type: str
   db:
-    description: Path of the SQLite database (created with its directory when missing).
+    description: Deprecated and ignored (the old SQLite history file); an old C(.cache/s4/history.sqlite) next
+      to the default store is imported into it. Use O(state_url).
     type: path
-    default: .cache/s4/history.sqlite
   playbook:
     description: Name recorded for the run.
     type: str
@@ -38,7 +44,8 @@ options:
     type: list
     elements: str
   keep_facts_runs:
-    description: Keep the full facts JSON of only this many newest runs (components and run rows are kept).
+    description: Keep only this many newest runs (older runs and the snapshots only they used are deleted;
+      components keep their first-seen dates). See also C(s4 history prune).
     type: int
   fact_name:
     description: Name of the fact holding the discovery result.
@@ -58,13 +65,18 @@ author: S4 toolkit
 EXAMPLES = r"""
 - name: Record the run in the history database
   smartt.s4.gather_history:
-    db: "{{ s4_history_db }}"
+    state_url: "{{ s4_state_url | default(omit) }}"
     playbook: gather_software.yml
   run_once: true
   delegate_to: localhost
 """
 
 RETURN = r"""
+state_url:
+  description: The state store written to (password masked).
+  returned: always
+  type: str
+  sample: sqlite:////srv/s4/.cache/s4/state.sqlite
 run_id:
   description: Id of the recorded run (null in check mode).
   returned: always

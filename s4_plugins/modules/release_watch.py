@@ -15,9 +15,9 @@ description:
   - Reads the release history of the lifecycle catalog (C(s4/data/catalog), refreshed by C(scripts/update_catalog)),
     applies the stability policy (C(s4/releasewatch/policy.yaml) - by default a new cycle is ready once it is 30 days
     old and has had a patch release; pre-releases never; security releases of a supported cycle at once) and
-    compares what is ready with what the decision store (SQLite) has already announced.
+    compares what is ready with what the decision store (the state store, docs/STATE.md) has already announced.
   - Each new announcement is recorded with one delivery row per client using the software, from the latest gather
-    history (C(history_db)) joined with the CMDB hostvars of the given in-scope hosts. Clients without a contact
+    history (C(state_url)) joined with the CMDB hostvars of the given in-scope hosts. Clients without a contact
     address are recorded and listed as not notified.
   - Writes the website into C(dest/site) - C(index.html), one self-contained page per announcement under
     C(notices/) and the Atom feed C(feed.atom) - rewriting only files whose content changes.
@@ -41,13 +41,20 @@ options:
     description: Decision date (YYYY-MM-DD); the same date, catalog and store give the same output.
     type: str
     default: today (UTC)
+  state_url:
+    description:
+      - State store URL or SQLite path (C(docs/STATE.md)) holding the decisions and the gather history; hosts
+        missing from the history fall back to their cached C(s4_software) facts, else they are listed as not
+        gathered.
+      - Default - the C(s4_state_url) variable, else C(S4_STATE_URL), else
+        C(sqlite:///<checkout>/.cache/s4/state.sqlite).
+    type: str
   store:
-    description: Decision store (SQLite), created on first use.
+    description: Deprecated and ignored (the old decision file); an old C(.cache/s4/release_watch.sqlite) next to
+      the default store is imported into it. Use O(state_url).
     type: path
-    default: .cache/s4/release_watch.sqlite
   history_db:
-    description: Gather history database (docs/CONTRACTS.md section 3); hosts missing from it fall back to their
-      cached C(s4_software) facts, else they are listed as not gathered.
+    description: Deprecated and ignored (see O(state_url)).
     type: path
   catalog_dir:
     description: Catalog directory holding C(products/<id>.json).
@@ -134,12 +141,11 @@ EXAMPLES = r"""
   smartt.s4.release_watch:
     dest: reports/release-watch
     as_of: "2026-11-27"
-    history_db: .cache/s4/history.sqlite
 
 - name: Send the notices
   smartt.s4.release_watch:
     dest: reports/release-watch
-    history_db: .cache/s4/history.sqlite
+    state_url: postgresql://s4@db.smartt.example/s4
     send: true
     smtp:
       host: smtp.smartt.example

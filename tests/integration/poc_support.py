@@ -111,6 +111,16 @@ def vm_container(vmid: int) -> str:
     return f"s4pve-{vmid}"
 
 
+# the POC's root-only secrets (generated DB passwords, access.yml) live on its VM, never on the controller
+POC_SECRETS_DIR = "/root/.s4"
+
+
+def vm_exec(vmid: int, command: str) -> subprocess.CompletedProcess[str]:
+    """Run a shell command as root inside the POC VM's container (output not logged: it may hold secrets)."""
+    return subprocess.run(["podman", "exec", vm_container(vmid), "sh", "-c", command], capture_output=True,
+                          text=True, timeout=120)
+
+
 class Poc:
     def __init__(self, name: str, source: str, roots: list[str], extra: list[str]) -> None:
         self.name, self.source, self.roots, self.extra = name, source, roots, extra

@@ -39,12 +39,12 @@ def lab_report(tmp_path_factory, ssh):
     env = dict(os.environ)
     env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp / "facts"),
                ANSIBLE_NOCOLOR="1", PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
-    history = tmp / "history.sqlite"
-    _play(env, "playbooks/gather_software.yml", "-e", f"s4_history_db={history}")
+    history = tmp / "state.sqlite"
+    _play(env, "playbooks/gather_software.yml", "-e", f"s4_state_url={history}")
     as_of = _dt.datetime.now(_dt.UTC).date().isoformat()
     dest = tmp / "report"
     args = ("playbooks/eol_report.yml", "-e", f"s4_as_of={as_of}", "-e", f"s4_report_dir={dest}",
-            "-e", f"s4_history_db={history}")
+            "-e", f"s4_state_url={history}")
     first = _play(env, *args)
     second = _play(env, *args)
     return {"dir": dest, "as_of": as_of, "first": first.stdout, "second": second.stdout,

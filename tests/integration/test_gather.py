@@ -38,7 +38,7 @@ def _playbook(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
                ANSIBLE_INVENTORY_UNPARSED_FAILED="true", ANSIBLE_NOCOLOR="1")
     return subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", str(ROOT / "inventories" / "lab"), "playbooks/gather_software.yml",
-         "-e", f"s4_history_db={tmp / 'history.sqlite'}", *args],
+         "-e", f"s4_state_url={tmp / 'state.sqlite'}", *args],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
 
 
@@ -178,10 +178,10 @@ def test_db_01_and_internal_01(gathered, ssh):
 
 
 def test_history_has_the_run(gathered):
-    db = sqlite3.connect(gathered["tmp"] / "history.sqlite")
-    runs = db.execute("SELECT id, hosts_ok, hosts_failed, playbook FROM runs").fetchall()
+    db = sqlite3.connect(gathered["tmp"] / "state.sqlite")
+    runs = db.execute("SELECT id, hosts_ok, hosts_failed, playbook FROM gather_runs").fetchall()
     assert runs == [(1, len(IN_SCOPE), 0, "gather_software.yml")]  # the refused run recorded nothing
-    hosts = {r[0]: r[1] for r in db.execute("SELECT host, status FROM hosts WHERE run_id = 1")}
+    hosts = {r[0]: r[1] for r in db.execute("SELECT host, status FROM run_hosts WHERE run_id = 1")}
     assert hosts == dict.fromkeys(IN_SCOPE, "ok")
     row = db.execute("SELECT version FROM components WHERE host = 'mvps-acme-01' AND product = 'php'").fetchone()
     assert row[0].startswith("7.4.")

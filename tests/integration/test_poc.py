@@ -17,9 +17,24 @@ from typing import Any
 
 import pytest
 import yaml
-from poc_support import INVENTORY_POC, ROOT, Poc, entry, playbook, podman_names, pve_env, source_manifest, vm_container
+from poc_support import (
+    INVENTORY_POC,
+    POC_SECRETS_DIR,
+    ROOT,
+    Poc,
+    entry,
+    playbook,
+    podman_names,
+    pve_env,
+    source_manifest,
+    vm_container,
+    vm_exec,
+)
 
 from s4.lab import topology
+from s4.state import now as state_now
+from s4.state import open_store
+from s4.state import poc as state_poc
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -64,11 +79,21 @@ def test_acme_full_run_is_green(acme: Poc) -> None:
     assert (ROOT / "reports" / "poc" / acme.name / "report.html").read_text().count("passed") >= 1
 
 
-def test_acme_credentials_are_private_and_not_logged(acme: Poc) -> None:
-    access = ROOT / ".cache" / "s4" / "poc" / acme.name / "credentials" / "access.yml"
-    assert access.stat().st_mode & 0o777 == 0o600
-    secrets = yaml.safe_load(access.read_text())["database_accounts"]
+def test_acme_credentials_are_private_on_the_vm_and_not_logged(acme: Poc) -> None:
+    assert acme.vmid is not None
+    modes = vm_exec(acme.vmid, f"stat -c '%a %U %n' {POC_SECRETS_DIR} {POC_SECRETS_DIR}/credentials "
+                               f"{POC_SECRETS_DIR}/access.yml {POC_SECRETS_DIR}/credentials/*")
+    assert modes.returncode == 0, modes.stderr
+    lines = modes.stdout.split("\n")
+    assert lines[0].startswith("700 root") and lines[1].startswith("700 root"), modes.stdout
+    assert all(ln.startswith("600 root") for ln in lines[2:] if ln), modes.stdout
+    access = vm_exec(acme.vmid, f"cat {POC_SECRETS_DIR}/access.yml")
+    assert access.returncode == 0
+    secrets = yaml.safe_load(access.stdout)["database_accounts"]
     assert secrets and all(len(p) == 24 for p in secrets.values())
+    # nothing of the POC's secrets is kept on the controller
+    assert not (ROOT / ".cache" / "s4" / "poc" / acme.name / "credentials").exists()
+    assert acme.report["access"]["credentials_file"] == f"root@{acme.name}:{POC_SECRETS_DIR}/access.yml"
     for _, out, _ in acme.runs:
         assert all(p not in out for p in secrets.values())
     assert all(p not in json.dumps(acme.report) for p in secrets.values())
@@ -93,18 +118,40 @@ def test_acme_vm_is_in_the_inventory_and_tagged(acme: Poc) -> None:
     assert e["s4_poc"]["hosts_lines"][0].startswith(e["ansible_host"] + " acme-blog.poc.smartt.example")
 
 
-def test_golive_refuses_an_unknown_poc_and_one_without_a_passing_report(acme: Poc) -> None:
+def _store_record(name: str) -> dict[str, Any]:
+    """The POC's record in the state store the playbooks use (S4_STATE_URL, else the checkout's default)."""
+    store = open_store()
+    assert store is not None
+    with store:
+        return state_poc.get(store, name) or {}
+
+
+def test_acme_is_recorded_in_the_state_store(acme: Poc) -> None:
+    rec = _store_record(acme.name)
+    assert rec["status"] in ("provisioned", "rolled-back", "live") and rec["outcome"] == "ok", rec
+    assert rec["vmid"] == acme.vmid and rec["source_host"] == acme.source and rec["sites"] == ["acme-blog"]
+    assert rec["client"] == "acme" and rec["profile"] == "debian13" and rec["provisioned_at"]
+
+
+def test_golive_refuses_an_unknown_poc_and_one_without_a_passing_provision(acme: Poc) -> None:
     rc, out, _ = playbook("poc_golive.yml", "-e", "s4_poc_name=poc-nope-nope")
     assert rc != 0 and "not a provisioned POC" in out
-    report = ROOT / "reports" / "poc" / acme.name / "report.json"
-    saved = report.read_text()
+    store = open_store()
+    assert store is not None
+    with store:
+        before = state_poc.get(store, acme.name)
+        assert before is not None and before["outcome"] == "ok"
+        # a provision whose gate failed (recorded as poc_provision.yml records it): go-live is refused
+        state_poc.record_step(store, acme.name, "provision", outcome="failed", started_at=state_now(),
+                              detail="test: integrity gate failed")
     try:
-        report.write_text(json.dumps({**json.loads(saved), "status": "failed"}))
         rc, out, recap = playbook("poc_golive.yml", "-e", f"s4_poc_name={acme.name}")
-        assert rc != 0 and "has no passing report" in out, out[-3000:]
+        assert rc != 0 and "has no passing provision" in out, out[-3000:]
         assert acme.name not in recap  # refused before the final sync touched the POC
     finally:
-        report.write_text(saved)
+        with store:
+            state_poc.record_step(store, acme.name, "provision", outcome="ok", started_at=state_now(),
+                                  detail="test: restored")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -162,6 +209,7 @@ def test_acme_golive_switch_and_rollback_end_to_end(acme: Poc, ssh: Callable[...
     assert sorted(r["name"] for r in live) == names and {r["value"] for r in live} == {entry(acme.name)["ansible_host"]}
     assert ssh(acme.source, "readlink /var/lib/s4-golive/*/disabled/nginx/acme-blog").stdout.strip() == \
         "../sites-available/acme-blog"  # moved aside, not edited
+    assert _store_record(acme.name)["status"] == "live"  # what every later job sees, whatever its checkout
 
     # live: a repeated confirmation changes nothing; the final sync and the teardown are refused
     rc, out, recap = _golive(acme, "-e", f"s4_poc_golive_confirm={acme.name}")
@@ -175,6 +223,7 @@ def test_acme_golive_switch_and_rollback_end_to_end(acme: Poc, ssh: Callable[...
     rc, out, _ = _golive(acme, "-e", f"s4_poc_golive_rollback={acme.name}")
     assert rc == 0, out[-4000:]
     assert _web_config(ssh, acme.source) == web_before and not golive_file.exists()
+    assert _store_record(acme.name)["status"] == "rolled-back"
     for n in names:
         status, headers, body = _through_source(acme.source, n, "/.s4-poc-php-version")
         assert "X-S4-Golive" not in headers and not body.startswith("8.4."), (n, status)

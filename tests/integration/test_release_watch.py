@@ -1,4 +1,4 @@
-"""Release watch on the lab: gather_software.yml (history DB), then release_watch.yml publishing the site to
+"""Release watch on the lab: gather_software.yml (state store), then release_watch.yml publishing the site to
 internal-01's nginx (rsync), fetched over HTTP from the controller; a second run changes nothing. internal-01's
 docroot is restored afterwards."""
 
@@ -51,10 +51,10 @@ def watch(tmp_path_factory, ssh):
     env = dict(os.environ)
     env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp / "facts"),
                ANSIBLE_NOCOLOR="1", PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
-    history = tmp / "history.sqlite"
-    _play(env, "playbooks/gather_software.yml", "-e", f"s4_history_db={history}")
-    args = ("playbooks/release_watch.yml", "-e", f"s4_as_of={AS_OF}", "-e", f"s4_history_db={history}",
-            "-e", f"s4_release_watch_dir={tmp / 'out'}", "-e", f"s4_release_watch_store={tmp / 'rw.sqlite'}",
+    history = tmp / "state.sqlite"
+    _play(env, "playbooks/gather_software.yml", "-e", f"s4_state_url={history}")
+    args = ("playbooks/release_watch.yml", "-e", f"s4_as_of={AS_OF}", "-e", f"s4_state_url={history}",
+            "-e", f"s4_release_watch_dir={tmp / 'out'}",
             "-e", f"s4_release_watch_base_url=http://{WEB.address}/", "-e", "s4_release_watch_publish_host=internal-01")
     try:
         first = _play(env, *args)

@@ -123,28 +123,33 @@ def test_poc_filter_refuses_a_hostile_account_from_the_source() -> None:
         poc.poc_postgres_roles(f"{TRAVERSAL}|t|t\n", "mvps-globex-01", "globex_crm")
 
 
-def _password_task() -> dict[str, Any]:
-    """The real password task of playbooks/poc_provision.yml."""
+def _password_tasks() -> list[dict[str, Any]]:
+    """The real password tasks of playbooks/poc_provision.yml: generate on the POC (root-only), read back, remember."""
     plays = yaml.safe_load((ROOT / "playbooks" / "poc_provision.yml").read_text())
     for play in plays:
         for t in play.get("tasks", []):
-            for sub in t.get("block", []):
-                if str(sub.get("name", "")).startswith("Generate (once) the database account passwords"):
-                    return dict(sub)
-    raise AssertionError("password task not found in playbooks/poc_provision.yml")
+            subs = [dict(sub) for sub in t.get("block", [])]
+            first = [i for i, sub in enumerate(subs)
+                     if str(sub.get("name", "")).startswith("Generate (once) the database account passwords")]
+            if first:
+                tasks = subs[first[0]:first[0] + 3]
+                assert str(tasks[-1].get("name", "")).startswith("Remember the database account passwords"), tasks
+                return tasks
+    raise AssertionError("password tasks not found in playbooks/poc_provision.yml")
 
 
-def _run_password_task(tmp_path: Path, hostvars: dict[str, Any], task: dict[str, Any]) -> subprocess.CompletedProcess:
+def _run_password_task(tmp_path: Path, hostvars: dict[str, Any], tasks: list[dict[str, Any]]) -> subprocess.CompletedProcess:
     plan = _build([ACME], site="acme-blog")
     play = [{
         "name": "password task", "hosts": "localhost", "gather_facts": False,
         "vars": {"__s4_poc_plan": plan, "__s4_poc_hv": hostvars,
                  "__s4_poc_stack": "{{ __s4_poc_plan | smartt.s4.poc_stack(__s4_poc_hv, {}) }}",
+                 # the POC's root-only secrets directory (playbooks/vars/poc_common.yml), here a temporary one
+                 "__s4_poc_secrets_dir": str(tmp_path / "poc"),
                  "ansible_python_interpreter": sys.executable},
-        "tasks": [{"name": "controller dir", "ansible.builtin.set_fact": {"s4_poc_dir": str(tmp_path / "poc")}},
-                  task, {"name": "write what the lookup returned",
-                         "ansible.builtin.copy": {"dest": str(tmp_path / "out.json"),
-                                                  "content": "{{ __s4_poc_passwords | to_json }}", "mode": "0600"}}],
+        "tasks": [*tasks, {"name": "write what the lookup returned",
+                           "ansible.builtin.copy": {"dest": str(tmp_path / "out.json"),
+                                                    "content": "{{ __s4_poc_passwords | to_json }}", "mode": "0600"}}],
     }]
     book = tmp_path / "book.yml"
     book.write_text(yaml.safe_dump(play, sort_keys=False))
@@ -164,11 +169,12 @@ def _planted(tmp_path: Path) -> str:
 def test_account_named_traversal_cannot_read_operator_key_through_the_password_lookup(tmp_path: Path) -> None:
     secret = _planted(tmp_path)
     hostile = "../../id_ed25519"  # from <tmp>/poc/credentials/ to the planted key
-    task = _password_task()
-    task["loop"] = [hostile]  # as if the source had such an account: the playbook's lookup path is what is tested
+    tasks = _password_tasks()
+    for task in tasks[:2]:
+        task["loop"] = [hostile]  # as if the source had such an account: the playbook's file path is what is tested
     hv = {"shared-09": {"s4_poc_db_facts": {"acme_wp": {"checksum": "c", "accounts": [
         {"name": hostile, "host": "localhost", "privileges": [{"db": "acme_wp", "privs": "SELECT"}]}]}}}}
-    p = _run_password_task(tmp_path, hv, task)
+    p = _run_password_task(tmp_path, hv, tasks)
     out = p.stdout + p.stderr
     assert p.returncode != 0, out[-2000:]  # poc_stack refuses the account before any lookup
     assert "database acme_wp" in out and "refused" in out, out[-2000:]
@@ -183,13 +189,18 @@ def test_password_lookup_file_is_the_file_key_inside_the_credentials_dir(tmp_pat
     accounts = [{"name": n, "host": "localhost", "privileges": [{"db": "acme_wp", "privs": "ALL"}]}
                 for n in ("acme_wp", "acme.wp")]
     hv = {"shared-09": {"s4_poc_db_facts": {"acme_wp": {"checksum": "c", "accounts": accounts}}}}
-    p = _run_password_task(tmp_path, hv, _password_task())
+    p = _run_password_task(tmp_path, hv, _password_tasks())
     assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
     got = json.loads((tmp_path / "out.json").read_text())
     assert set(got) == {"acme_wp", "acme.wp"} and secret not in got.values()
     assert all(re.fullmatch(r"[A-Za-z0-9]{24}", v) for v in got.values())
-    created = sorted(f.name for f in (tmp_path / "poc" / "credentials").iterdir())
-    assert created == sorted(names.file_key(n) for n in got)
+    created = sorted((tmp_path / "poc" / "credentials").iterdir())
+    assert [f.name for f in created] == sorted(names.file_key(n) for n in got)
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in created)
+    assert sorted(f.read_text() for f in created) == sorted(got.values())  # the file is the password, read back
+    again = _run_password_task(tmp_path, hv, _password_tasks())  # a later job reads the same passwords back
+    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
+    assert json.loads((tmp_path / "out.json").read_text()) == got
 
 
 # ------------------------------------------------------------------------------------ CMDB values in plan.build

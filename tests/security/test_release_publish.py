@@ -43,8 +43,8 @@ def env(tmp_path: Path):
              PATH=f"{Path(sys.executable).parent}:{e.get('PATH', '')}")
     docroot = tmp_path / "docroot"
     # the publish host of the CMDB, reached with a local connection: synchronize then rsyncs into tmp_path
-    args = ["-i", str(inv), PLAYBOOK, "-e", f"s4_as_of={AS_OF.isoformat()}", "-e", f"s4_history_db={history}",
-            "-e", f"s4_release_watch_dir={tmp_path / 'out'}", "-e", f"s4_release_watch_store={tmp_path / 'rw.sqlite'}",
+    args = ["-i", str(inv), PLAYBOOK, "-e", f"s4_as_of={AS_OF.isoformat()}", "-e", f"s4_state_url={history}",
+            "-e", f"s4_release_watch_dir={tmp_path / 'out'}",
             "-e", f"s4_release_watch_catalog_dir={catalog}", "-e", "s4_release_watch_publish_host=internal-01",
             "-e", f"s4_release_watch_publish_dir={docroot}", "-e", "ansible_connection=local",
             "-e", f"ansible_python_interpreter={sys.executable}"]

@@ -5,14 +5,14 @@ session log (``session_log_dir()``). This test provisions the acme POC (session 
 gathers, reports, runs the release watch (dry run, then a send whose SMTP password must stay hidden), then collects
 every secret:
 
-* the POC's generated database passwords (.cache/s4/poc/<poc>/credentials/*, access.yml) and the ones in the
+* the POC's generated database passwords (root-only on its VM: /root/.s4/credentials/*, access.yml) and the ones in the
   POC's rewritten application configs, and the source's own (tenant) database passwords;
 * the lab's Proxmox password and API token secret (``scripts/lab pve-env``);
 * the release watch's SMTP password;
 
 and greps, as bytes, plain and base64-encoded: the session's playbook logs, reports/ (HTML/JSON/CSV, the POC's
-report dir, the release-watch site and outbox), the fact cache, the history and release-watch SQLite DBs, the POC
-state outside credentials/ and the POC inventory. Zero hits; a hit fails naming the file and the secret's name,
+report dir, the release-watch site and outbox), the fact cache, the state stores (raw, and dumped with the snapshots decompressed), the POC
+controller state (known_hosts) and the POC inventory. Zero hits; a hit fails naming the file and the secret's name,
 never the secret.
 """
 
@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 import yaml
-from poc_support import INVENTORY_POC, ROOT, Poc, playbook, pve_env, session_log_dir
+from poc_support import INVENTORY_POC, POC_SECRETS_DIR, ROOT, Poc, playbook, pve_env, session_log_dir, vm_exec
 
 WP_PASSWORD = re.compile(r"""define\(\s*['"]DB_PASSWORD['"]\s*,\s*['"]([^'"]+)['"]""")
 MIN_LEN = 8  # shorter values would match by chance; every generated secret is longer
@@ -82,14 +82,18 @@ def _poc_config_passwords(poc: str) -> list[str]:
 
 def _collect(acme: Poc, ssh: Callable[..., Any], smtp_password: str) -> dict[str, str]:
     found: dict[str, str] = {}
-    poc_dir = ROOT / ".cache" / "s4" / "poc" / acme.name
-    for f in sorted((poc_dir / "credentials").glob("*")):
-        if f.name == "access.yml":
-            accounts = (yaml.safe_load(f.read_text()) or {}).get("database_accounts") or {}
-            for account, pw in accounts.items():
-                found[f"access.yml database_accounts.{account} of {acme.name}"] = str(pw)
-        else:  # ansible.builtin.password lookup files: "<password>[ salt=...]"
-            found[f"credentials/{f.name} of {acme.name}"] = f.read_text().split()[0]
+    assert acme.vmid is not None
+    # the POC's secrets live root-only on its VM (never on the controller): read them there to grep for them here
+    access = vm_exec(acme.vmid, f"cat {POC_SECRETS_DIR}/access.yml")
+    assert access.returncode == 0, "cannot read the POC's access.yml (output withheld)"
+    for account, pw in ((yaml.safe_load(access.stdout) or {}).get("database_accounts") or {}).items():
+        found[f"access.yml database_accounts.{account} of {acme.name}"] = str(pw)
+    listing = vm_exec(acme.vmid, f"cd {POC_SECRETS_DIR}/credentials && for f in *; do echo \"$f $(cat \"$f\")\"; done")
+    assert listing.returncode == 0, "cannot read the POC's credential files (output withheld)"
+    for line in listing.stdout.splitlines():
+        name, _, pw = line.partition(" ")
+        if pw:
+            found[f"credentials/{name} of {acme.name}"] = pw.split()[0]
     for i, pw in enumerate(_poc_config_passwords(acme.name)):
         found[f"DB_PASSWORD #{i} in the POC's rewritten WordPress configs"] = pw
     src = ssh(acme.source, "cat /etc/wordpress/config-*.php").stdout
@@ -119,7 +123,7 @@ def test_no_generated_secret_in_any_output_report_fact_cache_or_history(acme: Po
     rc, out, _ = playbook("release_watch.yml", "-e", "s4_release_watch_send=true",
                           "-e", "s4_release_watch_smtp_host=127.0.0.1", "-e", f"s4_release_watch_smtp_port={_free_port()}",
                           "-e", "s4_release_watch_smtp_timeout=5", "-e", f"s4_release_watch_dir={tmp_path / 'rw'}",
-                          "-e", f"s4_release_watch_store={tmp_path / 'rw.sqlite'}", env=send_env)
+                          "-e", f"s4_state_url={tmp_path / 'rw.sqlite'}", env=send_env)
     assert rc != 0 and "cannot use SMTP server 127.0.0.1" in out
 
     found = _collect(acme, ssh, smtp_password)
@@ -128,11 +132,20 @@ def test_no_generated_secret_in_any_output_report_fact_cache_or_history(acme: Po
     assert any("rewritten" in n for n in found), "no DB password found in the POC's app configs"
 
     cache = ROOT / ".cache"
+    # the state stores hold the facts zlib-compressed: grep their decompressed dump too (s4.state.dump_text)
+    from s4.state import dump_text, open_store
+
+    for i, url in enumerate((None, tmp_path / "rw.sqlite")):
+        store = open_store(url, create=False)
+        if store is not None:
+            with store:
+                (tmp_path / f"state-dump-{i}.txt").write_bytes(dump_text(store))
     places = _files(
         session_log_dir(), ROOT / "reports", cache / "facts", cache / "s4", INVENTORY_POC, tmp_path,
-        skip=[cache / "s4" / "poc" / acme.name / "credentials", cache / "s4" / "test-logs"],
+        skip=[cache / "s4" / "test-logs"],
     ) + _files(session_log_dir())
-    assert any(p.name == "history.sqlite" for p in places) and any("facts" in p.parts for p in places)
+    assert any(p.name == "state.sqlite" for p in places) and any("facts" in p.parts for p in places)
+    assert any(p.name == "state-dump-0.txt" for p in places)
     assert any(p.name == "playbooks.log" for p in places)
     patterns = {name: _encodings(value) for name, value in found.items()}
     hits = []

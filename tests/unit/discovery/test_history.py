@@ -1,4 +1,4 @@
-"""History database: runs, hosts, components with first/last seen, and the change report."""
+"""Gather history in the state store: runs, hosts, components with first/last seen, and the change report."""
 
 from __future__ import annotations
 
@@ -64,8 +64,11 @@ def test_runs_and_changes(tmp_path):
         assert since["a"].changed[0]["to"] == "8.2.26" and "b" not in since
 
     raw = sqlite3.connect(db)
-    assert raw.execute("SELECT hosts_ok, hosts_failed FROM runs WHERE id = 3").fetchone() == (1, 1)
-    assert raw.execute("SELECT count(*) FROM hosts").fetchone() == (6,)
+    assert raw.execute("SELECT hosts_ok, hosts_failed FROM gather_runs WHERE id = 3").fetchone() == (1, 1)
+    assert raw.execute("SELECT count(*) FROM run_hosts").fetchone() == (6,)
+    # a's facts changed once (run 3), b's never: three snapshots for five successful host results
+    assert raw.execute("SELECT host, count(*) FROM snapshots GROUP BY host ORDER BY host").fetchall() == [
+        ("a", 2), ("b", 1)]
 
 
 def test_preview_writes_nothing(tmp_path):
@@ -91,9 +94,9 @@ def test_prune_facts_keeps_components(tmp_path):
         for i in range(4):
             h.record_run({"a": {"status": "ok", "facts": _facts(php=f"7.4.{30 + i}")}})
         assert h.prune_facts(2) == 2
-        rows = h.db.execute("SELECT run_id, facts_json IS NULL FROM hosts ORDER BY run_id").fetchall()
-        assert [tuple(r) for r in rows] == [(1, 1), (2, 1), (3, 0), (4, 0)]
-        assert h.current_components("a")[0]["first_seen_run"] == 1
+        assert [r["id"] for r in h.runs()] == [4, 3]
+        assert h.stats()["snapshots"] == 2  # the snapshots only runs 1 and 2 used are gone
+        assert h.current_components("a")[0]["first_seen_run"] == 1  # debian 11: first seen in run 1, a date kept
 
 
 def test_ok_without_facts_is_failed(tmp_path):

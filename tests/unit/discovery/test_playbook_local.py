@@ -60,7 +60,7 @@ def _play(tmp, inv, *args, unparsed_failed="true"):
                ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp / "facts"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_INVENTORY_UNPARSED_FAILED=unparsed_failed)
     return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inv), "playbooks/gather_software.yml",
-                           "-e", f"s4_history_db={tmp / 'history.sqlite'}", *args],
+                           "-e", f"s4_state_url={tmp / 'state.sqlite'}", *args],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
 
 
@@ -72,9 +72,9 @@ def test_gather_records_history_and_is_idempotent(estate):
     tmp, inv, site = estate
     r0 = _play(tmp, inv, "--check")
     assert r0.returncode == 0, r0.stdout[-3000:] + r0.stderr[-3000:]
-    assert not (tmp / "history.sqlite").exists()  # check mode writes nothing
+    assert not (tmp / "state.sqlite").exists()  # check mode writes nothing
     summary0 = json.loads(r0.stdout)["plays"][2]["tasks"][2]["hosts"]["local-01"]["msg"]
-    assert summary0[0].startswith("check mode: no history database at ")
+    assert summary0[0].startswith("check mode: no state store at ")
     r1 = _play(tmp, inv)
     assert r1.returncode == 0, r1.stdout[-3000:] + r1.stderr[-3000:]
     stats = _stats(r1.stdout)
@@ -89,11 +89,11 @@ def test_gather_records_history_and_is_idempotent(estate):
     r2 = _play(tmp, inv)
     assert r2.returncode == 0
     assert _stats(r2.stdout)["local-01"]["changed"] == 0  # second run: nothing changed
-    db = sqlite3.connect(tmp / "history.sqlite")
-    assert db.execute("SELECT count(*), sum(hosts_ok), sum(hosts_failed) FROM runs").fetchone() == (2, 2, 0)
+    db = sqlite3.connect(tmp / "state.sqlite")
+    assert db.execute("SELECT count(*), sum(hosts_ok), sum(hosts_failed) FROM gather_runs").fetchone() == (2, 2, 0)
     assert db.execute("SELECT version, first_seen_run, last_seen_run FROM components WHERE host='local-01' "
                       "AND product='wordpress'").fetchone() == ("5.7.14", 1, 2)
-    assert db.execute("SELECT count(*) FROM hosts WHERE host='colo-01'").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM run_hosts WHERE host='colo-01'").fetchone() == (0,)
 
     # an upgrade on disk shows up as a change (first previewed in check mode, which records nothing)
     vp = site / "wp-includes" / "version.php"
@@ -101,7 +101,7 @@ def test_gather_records_history_and_is_idempotent(estate):
     rc = _play(tmp, inv, "--check")
     preview = json.loads(rc.stdout)["plays"][2]["tasks"][2]["hosts"]["local-01"]["msg"]
     assert "local-01: wordpress 5.7.14 -> 5.7.15 (site acme-blog)" in preview
-    assert db.execute("SELECT count(*) FROM runs").fetchone() == (2,)
+    assert db.execute("SELECT count(*) FROM gather_runs").fetchone() == (2,)
     r3 = _play(tmp, inv)
     summary = json.loads(r3.stdout)["plays"][2]["tasks"][2]["hosts"]["local-01"]["msg"]
     assert "local-01: wordpress 5.7.14 -> 5.7.15 (site acme-blog)" in summary
@@ -117,7 +117,7 @@ def test_out_of_scope_limit_is_refused_before_any_connection(estate):
     assert refused["msg"].startswith("refused: colo-01 (colocation) is out of the S4 scope")
     assert len(out["plays"]) == 2  # the gathering play never started
     assert out["stats"]["colo-01"]["unreachable"] == 0
-    assert not (tmp / "history.sqlite").exists()
+    assert not (tmp / "state.sqlite").exists()
 
 
 def test_invalid_cmdb_runs_nothing(estate):
@@ -131,4 +131,4 @@ def test_invalid_cmdb_runs_nothing(estate):
     assert msg.startswith("no smartt.s4.cmdb inventory was parsed: the CMDB is missing or invalid")
     assert "host local-01: service: unknown service class 'vps'" in r.stderr
     assert len(out["plays"]) == 1
-    assert not (tmp / "history.sqlite").exists()
+    assert not (tmp / "state.sqlite").exists()

@@ -36,6 +36,8 @@ class FakePodman:
 def _no_real_podman(monkeypatch, tmp_path):
     monkeypatch.setattr(control, "require_podman", lambda: None)
     monkeypatch.setattr(control, "_pve", lambda: None)
+    # the state store's PostgreSQL of the real lab is never touched by these tests
+    monkeypatch.setattr(control.statedb, "down", lambda: "statedb down (recorded)")
 
 
 def _removed(fake):

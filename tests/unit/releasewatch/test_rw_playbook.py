@@ -51,10 +51,16 @@ def env(tmp_path, history_db, catalog_dir):
              PATH=f"{Path(sys.executable).parent}:{e.get('PATH', '')}")
     e.pop("S4_SMTP_PASSWORD", None)
     e.pop("S4_SMTP_USERNAME", None)
-    extra = ["-e", f"s4_as_of={AS_OF.isoformat()}", "-e", f"s4_history_db={history_db}",
-             "-e", f"s4_release_watch_dir={tmp_path / 'out'}", "-e", f"s4_release_watch_store={tmp_path / 'rw.sqlite'}",
+    extra = ["-e", f"s4_as_of={AS_OF.isoformat()}", "-e", f"s4_state_url={history_db}",
+             "-e", f"s4_release_watch_dir={tmp_path / 'out'}",
              "-e", f"s4_release_watch_catalog_dir={catalog_dir}"]
     return e, tmp_path, extra
+
+
+def _announced(tmp: Path) -> set[str]:
+    """Announcements in the test's state store (the gather history fixture's store holds the decisions too)."""
+    with Store(tmp / "history.sqlite") as s:
+        return s.announced_ids()
 
 
 def play(env, *args, ok=True):
@@ -75,7 +81,7 @@ def test_dry_run_is_idempotent_and_check_mode_writes_nothing(env):
     _, tmp, _ = env
     first = play(env, "--check")
     assert "new announcements: php-8.5, wordpress-7.1" in first.stdout
-    assert not (tmp / "rw.sqlite").exists() and not (tmp / "out").exists()
+    assert not _announced(tmp) and not (tmp / "out").exists()
     run1 = play(env)
     assert changed(run1.stdout) == 1
     assert "notices: acme: dry-run, globex: dry-run" in run1.stdout
@@ -93,7 +99,7 @@ def test_out_of_scope_or_unknown_publish_host_refused_before_anything(env):
         proc = play(env, "-e", f"s4_release_watch_publish_host={host}", ok=False)
         assert proc.returncode != 0
         assert "out-of-scope and unknown hosts are never targeted" in proc.stdout
-    assert not (tmp / "rw.sqlite").exists() and not (tmp / "out").exists()
+    assert not _announced(tmp) and not (tmp / "out").exists()
 
 
 def test_send_mode_smtp_down_then_up(env):
@@ -106,7 +112,7 @@ def test_send_mode_smtp_down_then_up(env):
     assert failed.returncode != 0
     assert f"cannot use SMTP server 127.0.0.1:{down}" in failed.stdout and "a rerun sends them" in failed.stdout
     assert "pw-never-printed-42" not in failed.stdout + failed.stderr
-    with Store(tmp / "rw.sqlite") as s:
+    with Store(tmp / "history.sqlite") as s:
         assert s.deliveries("sent") == []
 
     e.pop("S4_SMTP_PASSWORD")

@@ -73,6 +73,7 @@ def env(tmp_path_factory):
     e = dict(os.environ)
     e.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp / "cache"),
              ANSIBLE_LOCAL_TEMP=str(tmp / "atmp"), ANSIBLE_NOCOLOR="1",
+             S4_STATE_URL=f"sqlite:///{tmp / 'state.sqlite'}",  # each report run is recorded: not in the checkout
              PATH=f"{Path(sys.executable).parent}:{e.get('PATH', '')}")
     (tmp / "seed.yml").write_text(SEED)
     run(e, tmp, str(tmp / "seed.yml"), "-e", f"facts_dir={tmp / 'facts'}")
