@@ -327,7 +327,8 @@ class History:
             return [dict(r._mapping) for r in rows]
 
     def changes_since(self, run_id: int) -> dict[str, HostChanges]:
-        """Per host: latest successful run vs that host's state at ``run_id``."""
+        """Per host: latest successful run vs that host's state at ``run_id`` (nothing, for a host first gathered
+        after it)."""
         out = {}
         rh = S.run_hosts
         with self.store.read() as conn:
@@ -335,10 +336,11 @@ class History:
             for host in sorted(hosts):
                 latest = self._previous_ok_run(conn, host, _LATEST)
                 base = self._previous_ok_run(conn, host, run_id + 1)
-                if latest is None or base is None or latest == base:
+                if latest is None or latest == base:
                     continue
-                ch = diff_components(self._components_at(conn, host, base), self._components_at(conn, host, latest),
-                                     host)
+                # a host first gathered after ``run_id`` is a change too: all its software is new
+                before = self._components_at(conn, host, base) if base is not None else set()
+                ch = diff_components(before, self._components_at(conn, host, latest), host)
                 if ch.any:
                     out[host] = ch
         return out

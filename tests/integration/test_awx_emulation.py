@@ -157,7 +157,7 @@ def test_jobs_in_separate_private_data_dirs_share_only_the_state_store(state_url
 
     changes = ansible_runner.run_command(executable_cmd="s4", cmdline_args=["history", "changes"],
                                          envvars={"S4_STATE_URL": state_url, "PYTHONPATH": str(b / "project")},
-                                         cwd=str(b / "project"), quiet=True)
+                                         host_cwd=str(b / "project"), quiet=True)
     out, _, rc = changes
     assert rc == 0, out
     assert all(f"{h}: + " in out for h in HOSTS), out  # job 1 is each host's first run: every component is new

@@ -62,6 +62,10 @@ def test_runs_and_changes(tmp_path):
         assert [r["id"] for r in h.runs()] == [3, 2, 1]
         since = h.changes_since(1)
         assert since["a"].changed[0]["to"] == "8.2.26" and "b" not in since
+        # since "before any run": every host was first gathered after it, all its software is new
+        first = h.changes_since(0)
+        assert {k: len(c.added) for k, c in first.items()} == {"a": 5, "b": 5}
+        assert not any(c.changed or c.removed for c in first.values()) and "a: + redis 7.0.15" in first["a"].lines()
 
     raw = sqlite3.connect(db)
     assert raw.execute("SELECT hosts_ok, hosts_failed FROM gather_runs WHERE id = 3").fetchone() == (1, 1)
