@@ -171,7 +171,7 @@ def snapshot_id(conn: Connection, host: str, sha: str, size: int, blob: bytes, c
     return int(row[0])
 
 
-_LATEST = 1 << 62
+_LATEST = None  # no upper bound (a huge sentinel overflows PostgreSQL INTEGER columns)
 
 
 def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
@@ -219,10 +219,13 @@ class History:
     # --- reading -------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _previous_ok_run(conn: Connection, host: str, before: int) -> int | None:
+    def _previous_ok_run(conn: Connection, host: str, before: int | None) -> int | None:
+        """The host's latest successful run before run ``before`` (``None``: its latest successful run)."""
         rh = S.run_hosts
-        return conn.execute(select(func.max(rh.c.run_id)).where(
-            rh.c.host == host, rh.c.status == "ok", rh.c.run_id < before)).scalar()
+        query = select(func.max(rh.c.run_id)).where(rh.c.host == host, rh.c.status == "ok")
+        if before is not None:
+            query = query.where(rh.c.run_id < before)
+        return conn.execute(query).scalar()
 
     @staticmethod
     def _components_last(conn: Connection, host: str, run_id: int) -> set[tuple[str, str, str, str]]:
