@@ -219,6 +219,24 @@ def test_acme_golive_switch_and_rollback_end_to_end(acme: Poc, ssh: Callable[...
     rc, out, _ = playbook("poc_teardown.yml", "-e", f"s4_poc_name={acme.name}")
     assert rc != 0 and "is live" in out and acme.vmid is not None and vm_container(acme.vmid) in podman_names()
 
+    # a rollback that fails (its state file on the source is unreadable) is recorded as a failed step; the POC
+    # stays live, and the run names the failed task (issue #16: every attempt is in the timesheet)
+    state_json = f"/var/lib/s4-golive/{acme.name}/state.json"
+    ssh(acme.source, f"cp -p {state_json} {state_json}.s4test && printf '{{broken' > {state_json}")
+    try:
+        rc, out, _ = _golive(acme, "-e", f"s4_poc_golive_rollback={acme.name}")
+    finally:
+        ssh(acme.source, f"mv -f {state_json}.s4test {state_json}")
+    assert rc != 0 and "recorded in the state store" in out, out[-3000:]
+    rec = _store_record(acme.name)
+    assert rec["status"] == "live" and rec["outcome"] == "failed", rec
+    store = open_store()
+    assert store is not None
+    with store:
+        last = state_poc.events(store, acme.name)[-1]
+    assert (last.step, last.outcome, last.status_after) == ("rollback", "failed", "live"), last
+    assert last.detail and last.detail.startswith("failed at: "), last
+
     # rollback: the source serves its sites itself again, configuration exactly as before, records withdrawn
     rc, out, _ = _golive(acme, "-e", f"s4_poc_golive_rollback={acme.name}")
     assert rc == 0, out[-4000:]
