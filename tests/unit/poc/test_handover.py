@@ -15,9 +15,8 @@ from aiosmtpd.controller import Controller
 
 from s4 import cmdb as cmdb_mod
 from s4.cli import main as s4_main
-from s4.poc import handover
+from s4.poc import handover, profiles, report
 from s4.poc import plan as poc_plan
-from s4.poc import profiles, report
 from s4.releasewatch.smtp import SmtpConfig
 from s4.state import dump_text, open_store
 from s4.state import poc as state_poc
