@@ -442,3 +442,43 @@ def test_cli_dry_run_then_unchanged(tmp_path: Path, hostvars, capsys) -> None:
     assert s4_main(args) == 0
     assert "(unchanged)" in capsys.readouterr().out
     assert parsed(poc.eml.read_bytes())["Reply-To"] == "help@smartt.example"
+
+
+# --- the playbook's task (smartt.s4.poc_handover on localhost, the CMDB as inventory) --------------------------------
+
+
+@pytest.mark.slow
+def test_action_plugin_drafts_once_then_changes_nothing(tmp_path: Path, hostvars) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[3]
+    poc = Poc(tmp_path, hostvars, "mvps-acme-01", "acme-blog")
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    (inv / "cmdb.yml").write_text(CMDB_YAML)
+    out = tmp_path / "out.json"
+    task = {"smartt.s4.poc_handover": {"name": poc.name, "reports_dir": str(poc.reports), "state_url": poc.url},
+            "register": "r"}
+    book = tmp_path / "book.yml"
+    book.write_text(yaml.safe_dump([{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {"ansible_python_interpreter": sys.executable},
+        "tasks": [task, {"ansible.builtin.set_fact": {"first": "{{ r }}"}}, task,
+                  {"ansible.builtin.copy": {"dest": str(out), "mode": "0600",
+                                            "content": "{{ {'first': first, 'again': r} | to_json }}"}}],
+    }], sort_keys=False))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "S4_"))}
+    env.update(ANSIBLE_CONFIG=str(root / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "t"),
+               PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
+    p = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inv / "cmdb.yml"),
+                        str(book)], cwd=root, capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    r = json.loads(out.read_text())
+    assert r["first"]["changed"] is True and r["first"]["status"] == "drafted"
+    assert r["first"]["recipients"] == ["ops@acme.example"] and r["first"]["eml"] == str(poc.eml)
+    assert r["again"]["changed"] is False and r["again"]["status"] == "drafted"
+    assert FAKE_DB_PASSWORD not in p.stdout + p.stderr + poc.eml.read_text()
