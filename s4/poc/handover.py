@@ -255,7 +255,7 @@ def notice_data(record: Mapping[str, Any], report: Mapping[str, Any], source_hos
     for u in (report.get("app_upgrades") or {}).get("sites") or []:
         if u.get("site") not in {s["name"] for s in sites}:
             continue
-        apps.append({"site": u["site"], "label": product_label(str(u.get("package") or u.get("app") or "")),
+        apps.append({"site": u["site"], "label": product_label(str(u.get("app") or u.get("package") or "")),
                      "before": _version(u.get("package_before")), "after": _version(u.get("package_after")),
                      "schema_upgraded": u.get("status") == "ran"})
     # declared differences (the integrity gate's "legitimate" list) and the configs whose DB credentials were

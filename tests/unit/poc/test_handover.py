@@ -22,7 +22,8 @@ from s4.state import dump_text, open_store
 from s4.state import poc as state_poc
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ADDRESS = {"acme-blog": "10.89.40.100", "initech-www": "10.89.40.101", "umbrella-shop": "10.89.40.102"}
+ADDRESS = {"acme-blog": "10.89.40.100", "initech-www": "10.89.40.101", "umbrella-shop": "10.89.40.102",
+           "mvps-globex-01": "10.89.40.103"}
 # what the POC's secrets file (/root/.s4/access.yml) and the state could hold: none of it may reach a notice
 FAKE_DB_PASSWORD = "Fake-Db-Pass-7Qx9w2Lr"
 FAKE_SMTP_PASSWORD = "Fake-Smtp-Pass-3Kd8"
@@ -37,7 +38,19 @@ cmdb:
     initech: {name: Initech, contacts: [webmaster@initech.example]}
     umbrella: {name: Umbrella Shop SARL, contacts: [devops@umbrella.example, ceo@umbrella.example]}
     hooli: {name: Hooli Apps, contacts: []}
+    globex: {name: Globex Corporation, contacts: [it@globex.example, cto@globex.example]}
   hosts:
+    mvps-globex-01:
+      service: mvps
+      address: 10.89.40.12
+      os: debian-11
+      clients: [globex]
+      sites:
+        - {name: globex-webmail, client: globex, domain: mail.globex.example, aliases: [],
+           docroot: /var/lib/roundcube/public_html, app: roundcube,
+           db: {engine: postgresql, name: globex_roundcube, server: mvps-globex-01}}
+        - {name: globex-www, client: globex, domain: www.globex.example, aliases: [globex.example],
+           docroot: /srv/www/globex-www, app: php, db: {engine: postgresql, name: globex_crm, server: mvps-globex-01}}
     mvps-acme-01:
       service: mvps
       address: 10.89.40.11
@@ -88,7 +101,8 @@ def hostvars() -> dict[str, dict[str, Any]]:
 class Poc:
     """A passed POC as poc_provision.yml leaves it: its record in the state store and reports/poc/<name>/report.json."""
 
-    def __init__(self, tmp: Path, hostvars: dict[str, Any], source: str, site: str, *, passed: bool = True) -> None:
+    def __init__(self, tmp: Path, hostvars: dict[str, Any], source: str, site: str | None, *,
+                 passed: bool = True) -> None:
         self.url = f"sqlite:///{tmp / 'state.sqlite'}"
         self.reports = tmp / "reports"
         prof = profiles.load("debian13")
@@ -96,7 +110,7 @@ class Poc:
         self.plan = poc_plan.build(source, hostvars, in_scope, site=site, domain="smartt.example",
                                    profile=prof.to_dict(), versions=prof.resolve_versions())
         self.name = self.plan["name"]
-        address = ADDRESS[site]
+        address = ADDRESS[site or source]
         if site == "acme-blog":
             fx = json.loads((FIXTURES / "lab_acme_blog.json").read_text())
             before, after = fx["before"], fx["after"]
@@ -108,6 +122,15 @@ class Poc:
         if self.plan["sites"][0]["preview_config"]:
             legitimate.append({"path": self.plan["sites"][0]["preview_config"], "change": "added", "detail": "new",
                                "reason": "preview host name configuration (WP_HOME/WP_SITEURL)"})
+        upgrades = {"acme-blog": [{"site": "acme-blog", "app": "wordpress", "package": "wordpress",
+                                   "package_before": "5.7.11", "package_after": "6.8.1", "schema": "db_version",
+                                   "schema_before": 49752, "schema_after": 60421, "schema_target": 60421,
+                                   "status": "ran", "detail": ""}],
+                    None: [{"site": "globex-webmail", "app": "roundcube", "package": "roundcube-core",
+                            "package_before": "1.4.15+dfsg.1-1", "package_after": "1.6.11+dfsg-1",
+                            "schema": "roundcube-version", "schema_before": "2019092900",
+                            "schema_after": "2022081200", "schema_target": "2022081200", "status": "ran",
+                            "detail": ""}]}
         rep = report.build(
             self.plan, vm={"vmid": 101, "node": "pve", "address": address, "name": self.name},
             before=before, after=after,
@@ -120,10 +143,7 @@ class Poc:
                     "database_accounts": {a["name"]: FAKE_DB_PASSWORD for a in self.plan["databases"]},
                     "rewritten_configs": [config]},
             commands={"go_live": f"ansible-playbook playbooks/poc_golive.yml -e s4_poc_name={self.name}"},
-            app_upgrades=[{"site": site, "app": "wordpress", "package": "wordpress", "package_before": "5.7.11",
-                           "package_after": "6.8.1", "schema": "db_version", "schema_before": 49752,
-                           "schema_after": 60421, "schema_target": 60421, "status": "ran", "detail": ""}]
-            if site == "acme-blog" else [])
+            app_upgrades=upgrades.get(site, []))
         (self.reports / self.name).mkdir(parents=True, exist_ok=True)
         (self.reports / self.name / "report.json").write_text(report.render_json(rep))
         store = open_store(self.url)
@@ -131,7 +151,8 @@ class Poc:
         with store:
             state_poc.record_step(store, self.name, "provision", outcome="ok" if passed else "failed",
                                   started_at="2026-12-08T03:00:00Z", client=self.plan["client"], vmid=101, node="pve",
-                                  source_host=source, sites=[site], profile="debian13",
+                                  source_host=source, sites=[s["name"] for s in self.plan["sites"]],
+                                  profile="debian13",
                                   detail=f"passed; db password {FAKE_DB_PASSWORD}", secrets=[FAKE_DB_PASSWORD])
 
     def opts(self, **kw: Any) -> handover.Options:
@@ -210,6 +231,21 @@ def test_a_laravel_site_gets_its_own_pages_and_each_alias(tmp_path: Path, hostva
     assert "http://umbrella-shop.poc.smartt.example/login" in text
     assert "http://shop.umbrella.example/, http://shop2.umbrella.example/" in text
     assert "PHP: 8.2.29 -> 8.4.16" in text and "nginx: 1.22.1 -> 1.26.3" in text
+
+
+def test_a_whole_host_poc_lists_every_site_with_its_application_pages(tmp_path: Path, hostvars) -> None:
+    poc = Poc(tmp_path, hostvars, "mvps-globex-01", None)
+    assert poc.name == "poc-globex-mvps-globex-01-1b6568b8"
+    r = handover.run(poc.name, hostvars, poc.opts())
+    assert r["sites"] == ["globex-webmail", "globex-www"] and r["recipients"] == ["it@globex.example",
+                                                                                 "cto@globex.example"]
+    text, _html = bodies(parsed(poc.eml.read_bytes()))
+    assert "your server mvps-globex-01 (sites globex-webmail, globex-www)" in text
+    assert "10.89.40.103 globex-webmail.poc.smartt.example mail.globex.example" in text
+    assert "10.89.40.103 globex-www.poc.smartt.example www.globex.example globex.example" in text
+    assert "globex-webmail (Roundcube):" in text and "log in with a mailbox account" in text
+    assert "globex-webmail: Roundcube 1.4.15+dfsg.1-1 -> 1.6.11+dfsg-1 (its database was upgraded" in text
+    assert "globex-www (PHP):" in text and "http://globex-www.poc.smartt.example/: the home page" in text
 
 
 # --- secrets --------------------------------------------------------------------------------------------------------
