@@ -119,6 +119,10 @@ def _clean(text: Any, limit: int = 400) -> str:
     return out if len(out) <= limit else out[: limit - 3] + "..."
 
 
+def _sentence(text: str) -> str:
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else ""
+
+
 def _version(value: Any) -> str | None:
     if value in (None, ""):
         return None
@@ -270,7 +274,8 @@ def notice_data(record: Mapping[str, Any], report: Mapping[str, Any], source_hos
     for path in sorted(rewritten - {c["path"] for c in changes}):
         changes.append({"path": path, "change": "modified", "what": DB_CREDENTIALS_TEXT})
     changes.sort(key=lambda c: (c["path"] or "", c["change"]))
-    issues = [{"site": _clean(i.get("site"), 100), "message": _clean(i.get("message")), "action": _clean(i.get("action"))}
+    issues = [{"site": _clean(i.get("site"), 100), "message": _clean(i.get("message")).rstrip("."),
+               "action": _sentence(_clean(i.get("action")))}
               for i in report.get("issues") or [] if i.get("site") in {s["name"] for s in sites}]
     profile = report.get("profile") or {}
     return {
