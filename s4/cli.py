@@ -20,6 +20,7 @@ SUBCOMMANDS: list[str] = [
     "s4.history",
     "s4.state.cli",
     "s4.report.cli",
+    "s4.poc.cli",
 ]
 
 

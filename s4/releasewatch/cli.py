@@ -34,6 +34,15 @@ def register(sub: Any) -> None:
     p.add_argument("--poc-contact", help="address for POC requests (default: support@<domain>)")
     p.add_argument("--sender", help="From address (default: s4-notices@<domain>)")
     p.add_argument("--send", action="store_true", help="deliver by SMTP (default: dry run, .eml files in OUT/outbox)")
+    add_smtp_arguments(p)
+    p.add_argument("--check", action="store_true", help="decide and render in memory; write and send nothing")
+    p.add_argument("--explain", metavar="PRODUCT", help="print the policy verdict of every cycle of PRODUCT and exit")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cli)
+
+
+def add_smtp_arguments(p: argparse.ArgumentParser) -> None:
+    """The SMTP options of every command that mails clients (release notices, POC handover)."""
     p.add_argument("--smtp-host", default="localhost")
     p.add_argument("--smtp-port", type=int)
     p.add_argument("--smtp-security", choices=["starttls", "ssl", "none"], default="starttls")
@@ -42,10 +51,15 @@ def register(sub: Any) -> None:
     p.add_argument("--smtp-ca-file", help="CA bundle the server certificate is verified against (default: system)")
     p.add_argument("--smtp-allow-plaintext-auth", action="store_true",
                    help="allow the login over --smtp-security none, to a loopback relay only")
-    p.add_argument("--check", action="store_true", help="decide and render in memory; write and send nothing")
-    p.add_argument("--explain", metavar="PRODUCT", help="print the policy verdict of every cycle of PRODUCT and exit")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=_cli)
+
+
+def smtp_from_args(args: argparse.Namespace) -> SmtpConfig:
+    """The SMTP settings of :func:`add_smtp_arguments`; the password only from ``$S4_SMTP_PASSWORD``. Raises
+    SmtpConfigError."""
+    return SmtpConfig.from_options({"host": args.smtp_host, "port": args.smtp_port, "security": args.smtp_security,
+                                    "username": args.smtp_username, "password": os.environ.get("S4_SMTP_PASSWORD"),
+                                    "timeout": args.smtp_timeout, "ca_file": args.smtp_ca_file,
+                                    "allow_plaintext_auth": args.smtp_allow_plaintext_auth})
 
 
 def _explain(args: argparse.Namespace, as_of: _dt.date) -> int:
@@ -86,12 +100,7 @@ def _cli(args: argparse.Namespace) -> int:
     hostvars = [dict(db.hostvars(n), inventory_hostname=n) for n in sorted(db.in_scope)]
     domain = db.domain
     try:
-        smtp = (SmtpConfig.from_options({"host": args.smtp_host, "port": args.smtp_port,
-                                        "security": args.smtp_security, "username": args.smtp_username,
-                                        "password": os.environ.get("S4_SMTP_PASSWORD"),
-                                        "timeout": args.smtp_timeout, "ca_file": args.smtp_ca_file,
-                                        "allow_plaintext_auth": args.smtp_allow_plaintext_auth})
-                if args.send else None)
+        smtp = smtp_from_args(args) if args.send else None
     except SmtpConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

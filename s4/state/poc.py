@@ -255,3 +255,85 @@ def timesheet_text(client: str, month: str, steps: list[PocStep]) -> str:
     billable = sum(s.duration_s for s in steps if s.outcome == "ok")
     lines.append(f"total {_hm(total)} over {len(rows)} step(s); {_hm(billable)} in successful steps")
     return "\n".join(lines) + "\n"
+
+
+# --- client handover notices (s4.poc.handover) ----------------------------------------------------------------------
+
+_DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
+_MESSAGE_ID_RE = re.compile(r"^<[A-Za-z0-9._-]{1,128}@[A-Za-z0-9.-]{1,253}>$")
+
+
+def _handover_key(name: str, digest: str) -> tuple[str, str]:
+    name = _name(name)
+    if not _DIGEST_RE.match(str(digest or "")):
+        raise PocRecordError("handover digest must be 64 hex digits (sha256)")
+    return name, digest
+
+
+def _recipients(recipients: Iterable[str]) -> str:
+    return ",".join(names.check_email(r, "handover recipient") for r in recipients)
+
+
+def get_handover(store: Store, name: str, digest: str) -> dict[str, Any] | None:
+    """The handover notice of POC ``name`` with content ``digest`` (None when none was drafted or sent)."""
+    name, digest = _handover_key(name, digest)
+    h = S.poc_handovers
+    with store.read() as conn:
+        row = conn.execute(select(h).where(h.c.poc_name == name, h.c.digest == digest)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def handovers(store: Store, name: str) -> list[dict[str, Any]]:
+    """Every handover notice of POC ``name``, oldest first."""
+    h = S.poc_handovers
+    with store.read() as conn:
+        rows = conn.execute(select(h).where(h.c.poc_name == _name(name)).order_by(h.c.created_at, h.c.id))
+        return [dict(r._mapping) for r in rows]
+
+
+def save_handover(store: Store, name: str, digest: str, *, client: str, status: str, recipients: Iterable[str],
+                  message_id: str, eml: str | None = None, error: str | None = None,
+                  at: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Record the handover notice ``digest`` of POC ``name``: ``status`` ``drafted`` (the dry run wrote ``eml``;
+    ``error``: a send that failed, counted in ``attempts``) or ``sent`` (the SMTP server accepted it). A sent notice
+    is never changed again. Returns the row and whether anything changed. The POC must have a record."""
+    name, digest = _handover_key(name, digest)
+    if status not in S.HANDOVER_STATUSES:
+        raise PocRecordError(f"unknown handover status {status!r} (one of {', '.join(S.HANDOVER_STATUSES)})")
+    client = names.check_client_id(client)
+    rcpt = _recipients(recipients)
+    if not _MESSAGE_ID_RE.match(str(message_id or "")):
+        raise PocRecordError(f"message id {str(message_id)[:80]!r} is not <local@domain>")
+    if eml is not None and ("\n" in eml or "\r" in eml or not eml.strip()):
+        raise PocRecordError("eml must be a file path")
+    stamp = _ts(at, "handover time") if at is not None else now()
+    h = S.poc_handovers
+    with store.write() as conn:
+        rec = conn.execute(select(S.poc_records.c.client).where(S.poc_records.c.name == name)).first()
+        if rec is None:
+            raise PocRecordError(f"POC {name} has no record in the state store: nothing to hand over")
+        if rec.client is not None and rec.client != client:
+            raise PocRecordError(f"POC {name} belongs to client {rec.client}, not {client}")
+        row = conn.execute(select(h).where(h.c.poc_name == name, h.c.digest == digest)).first()
+        values: dict[str, Any] = {"status": status, "recipients": rcpt, "message_id": message_id,
+                                  "eml": None if status == "sent" else eml}
+        if status == "sent":
+            values["sent_at"] = stamp
+            values["last_error"] = None
+        if error:
+            values["last_error"] = redact_text(str(error))[:300]
+        if row is None:
+            conn.execute(insert(h).values(poc_name=name, client=client, digest=digest, created_at=stamp,
+                                          updated_at=stamp, attempts=int(status == "sent" or bool(error)), **values))
+            changed = True
+        elif row.status == "sent":
+            changed = False
+        else:
+            changed = any(getattr(row, k) != v for k, v in values.items())
+            if status == "sent" or error:
+                values["attempts"] = h.c.attempts + 1
+            if changed:
+                conn.execute(update(h).where(h.c.id == row.id).values(updated_at=stamp, **values))
+        out = conn.execute(select(h).where(h.c.poc_name == name, h.c.digest == digest)).first()
+    assert out is not None
+    return dict(out._mapping), changed

@@ -176,6 +176,31 @@ poc_events = Table(
 Index("ix_poc_events_client_started", poc_events.c.client, poc_events.c.started_at)
 Index("ix_poc_events_poc", poc_events.c.poc_name)
 
+HANDOVER_STATUSES = ("drafted", "sent")
+
+#: the client handover notice of a passed POC (s4.poc.handover): one row per distinct notice content (``digest``,
+#: sha256 of what the notice says), so a rerun finds what it drafted or sent and never sends the same notice twice;
+#: a POC whose content changed (new address, other versions) gets a new row. No message body, no secret.
+poc_handovers = Table(
+    "poc_handovers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("poc_name", NAME, ForeignKey("poc_records.name", ondelete="CASCADE"), nullable=False),
+    Column("client", NAME, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("recipients", Text, nullable=False, server_default=""),
+    Column("message_id", String(255), nullable=False),
+    Column("eml", Text, nullable=True),                   # the dry run's draft file (None once sent)
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("sent_at", TS, nullable=True),
+    UniqueConstraint("poc_name", "digest"),
+    CheckConstraint("status IN ('drafted', 'sent')", name="status"),
+)
+Index("ix_poc_handovers_client", poc_handovers.c.client)
+
 # --- published reports --------------------------------------------------------------------------------------------
 
 report_runs = Table(
