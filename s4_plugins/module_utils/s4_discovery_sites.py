@@ -870,8 +870,9 @@ def find_app_root(docroot, bounds):
             note = "%s is a symlink or not a directory: not searched above it" % parent
             break
         if pst.st_uid != st0.st_uid:
-            note = "%s is owned by uid %d, not by the docroot's owner (uid %d): not an app root" % (
-                parent, pst.st_uid, st0.st_uid)
+            if app_root_markers(parent):  # an app root refused (a plain /srv/www owned by root is not news)
+                note = "%s is owned by uid %d, not by the docroot's owner (uid %d): not an app root" % (
+                    parent, pst.st_uid, st0.st_uid)
             break
         found = app_root_markers(parent)
         if found:
