@@ -976,9 +976,30 @@ def _path_pattern(paths):
     return re.compile("(?:%s)(?=$|[/\\s;'\"])" % "|".join(alts)) if alts else None
 
 
-def cron_sources(owner, paths, p=lambda x: x, warnings=None):
+def load_cron_d(p=lambda x: x, warnings=None):
+    """[(path, bytes)] of the /etc/cron.d files (plain names, regular files, bounded): read once per gathering."""
+    try:
+        entries = sorted(os.listdir(p(CRON_D)))
+    except OSError:
+        return []
+    out = []
+    for n in entries[:CRON_MAX_FILES]:
+        if not CRON_FILE_RE.match(n):
+            if warnings is not None and not n.startswith("."):
+                warnings.append("cron.d file name %r is not a plain name: not read" % n[:100])
+            continue
+        data = _read_bytes(p(CRON_D + "/" + n), CRON_MAX_BYTES)
+        if data is not None:
+            out.append((CRON_D + "/" + n, data[:CRON_MAX_BYTES]))
+    if len(entries) > CRON_MAX_FILES and warnings is not None:
+        warnings.append("%s holds %d files: only the first %d read" % (CRON_D, len(entries), CRON_MAX_FILES))
+    return out
+
+
+def cron_sources(owner, paths, p=lambda x: x, warnings=None, cron_d=None):
     """The site user's crontab and the /etc/cron.d files whose entries name one of ``paths``:
-    [{source, path, lines, size, sha256}] -- never the lines themselves (they often hold tokens)."""
+    [{source, path, lines, size, sha256}] -- never the lines themselves (they often hold tokens).
+    ``cron_d``: the files of load_cron_d when the caller read them already (one read for all sites)."""
     out = []
     if isinstance(owner, str):
         for spool in CRON_SPOOLS:
@@ -995,25 +1016,14 @@ def cron_sources(owner, paths, p=lambda x: x, warnings=None):
             out.append(e)
             break
     rx = _path_pattern(paths)
-    try:
-        entries = sorted(os.listdir(p(CRON_D)))
-    except OSError:
-        entries = []
-    for n in entries[:CRON_MAX_FILES]:
-        if not CRON_FILE_RE.match(n):
-            if warnings is not None and not n.startswith("."):
-                warnings.append("cron.d file name %r is not a plain name: not read" % n[:100])
-            continue
-        data = _read_bytes(p(CRON_D + "/" + n), CRON_MAX_BYTES)
-        if data is None or rx is None:
-            continue
-        hits = [x for x in data[:CRON_MAX_BYTES].decode("utf-8", "replace").splitlines()
+    if rx is None:
+        return out
+    for path, data in (load_cron_d(p, warnings) if cron_d is None else cron_d):
+        hits = [x for x in data.decode("utf-8", "replace").splitlines()
                 if x.strip() and not x.lstrip().startswith("#") and rx.search(x)]
         if hits:
-            out.append({"source": "cron.d", "path": CRON_D + "/" + n, "lines": len(hits),
-                        "size": len(data[:CRON_MAX_BYTES]), "sha256": hashlib.sha256(data[:CRON_MAX_BYTES]).hexdigest()})
-    if len(entries) > CRON_MAX_FILES and warnings is not None:
-        warnings.append("%s holds %d files: only the first %d read" % (CRON_D, len(entries), CRON_MAX_FILES))
+            out.append({"source": "cron.d", "path": path, "lines": len(hits), "size": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest()})
     return out
 
 
@@ -1144,9 +1154,9 @@ def site_databases(dirs, app_root, shown=lambda x: x):
     return out
 
 
-def site_details(docroot, vhosts, pool, root="/"):
+def site_details(docroot, vhosts, pool, root="/", cron_d=None):
     """app_root, owner, FPM pool, TLS, cron and databases of one site (paths shown as on the host);
-    returns (details, warnings)."""
+    returns (details, warnings). ``cron_d``: load_cron_d's files, read once for all sites."""
     def p(x):
         return x if root in ("/", "") else os.path.join(root, x.lstrip("/"))
 
@@ -1174,7 +1184,7 @@ def site_details(docroot, vhosts, pool, root="/"):
     if own["flags"]:
         details["owner_flags"] = own["flags"]
     paths = [shown(app_root), shown(os.path.normpath(docroot))]
-    details["cron"] = cron_sources(own["owner"], paths, p, warnings)
+    details["cron"] = cron_sources(own["owner"], paths, p, warnings, cron_d)
     dirs = [app_root] + ([os.path.normpath(docroot)] if os.path.normpath(docroot) != app_root else [])
     details["databases"] = site_databases(dirs, app_root, shown)
     return details, warnings
@@ -1244,6 +1254,7 @@ def build_sites(cmdb_sites, vhosts, pools, mod_php_version, max_depth, max_files
     sites = []
     warnings = []
     used = set()
+    cron_d = None
     entries = []
     for s in cmdb_sites or []:
         v = match_vhost(s, vhosts)
@@ -1281,7 +1292,10 @@ def build_sites(cmdb_sites, vhosts, pools, mod_php_version, max_depth, max_files
                             "exhausted)" % s["name"])
         else:
             pool = pools_idx.get(normalise_listen(v.get("fastcgi"))) if v is not None and v.get("fastcgi") else None
-            details, warns = site_details(s["docroot"], site_vhosts(s, vhosts, v), pool, root)
+            if cron_d is None:
+                cron_d = load_cron_d(lambda x: x if root in ("/", "") else os.path.join(root, x.lstrip("/")),
+                                     warnings)
+            details, warns = site_details(s["docroot"], site_vhosts(s, vhosts, v), pool, root, cron_d)
             site.update(details)
             warnings.extend("site %s: %s" % (s["name"], w) for w in warns)
         if walk["truncated"]:
