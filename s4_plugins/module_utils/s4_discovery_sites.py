@@ -832,8 +832,16 @@ def _plain_file_below(top, rel):
     return st_ is not None and stat.S_ISREG(st_.st_mode)
 
 
+def _listing(d):
+    try:
+        return set(os.listdir(d))
+    except OSError:
+        return set()
+
+
 def app_root_markers(d):
-    return [m for m in APP_ROOT_MARKERS if _plain_file_below(d, m)]
+    names = _listing(d)  # one listing instead of a stat per marker
+    return [m for m in APP_ROOT_MARKERS if m.split("/")[0] in names and _plain_file_below(d, m)]
 
 
 def find_app_root(docroot, bounds):
@@ -971,13 +979,25 @@ def _read_bytes(path, limit, within=None):
         return None
 
 
-def _path_pattern(paths):
-    alts = [re.escape(x.rstrip("/")) for x in sorted(set(paths), key=len, reverse=True) if x and x != "/"]
-    return re.compile("(?:%s)(?=$|[/\\s;'\"])" % "|".join(alts)) if alts else None
+def _names_path(line, paths):
+    """Whether ``line`` names one of ``paths`` as a whole path (/srv/www/shop, /srv/www/shop/x; not /srv/www/shop2)."""
+    for path in paths:
+        i = line.find(path)
+        while i >= 0:
+            end = i + len(path)
+            if end == len(line) or line[end] in "/ \t;'\"":
+                return True
+            i = line.find(path, i + 1)
+    return False
+
+
+def _entries(data):
+    """The entry lines of a crontab (no blank or comment lines)."""
+    return [x for x in data.decode("utf-8", "replace").splitlines() if x.strip() and not x.lstrip().startswith("#")]
 
 
 def load_cron_d(p=lambda x: x, warnings=None):
-    """[(path, bytes)] of the /etc/cron.d files (plain names, regular files, bounded): read once per gathering."""
+    """[(path, bytes, entry lines)] of the /etc/cron.d files (plain names, regular files, bounded): read once per gathering."""
     try:
         entries = sorted(os.listdir(p(CRON_D)))
     except OSError:
@@ -990,7 +1010,7 @@ def load_cron_d(p=lambda x: x, warnings=None):
             continue
         data = _read_bytes(p(CRON_D + "/" + n), CRON_MAX_BYTES)
         if data is not None:
-            out.append((CRON_D + "/" + n, data[:CRON_MAX_BYTES]))
+            out.append((CRON_D + "/" + n, data[:CRON_MAX_BYTES], _entries(data[:CRON_MAX_BYTES])))
     if len(entries) > CRON_MAX_FILES and warnings is not None:
         warnings.append("%s holds %d files: only the first %d read" % (CRON_D, len(entries), CRON_MAX_FILES))
     return out
@@ -1007,20 +1027,17 @@ def cron_sources(owner, paths, p=lambda x: x, warnings=None, cron_d=None):
             data = _read_bytes(p(f), CRON_MAX_BYTES)
             if data is None:
                 continue
-            lines = [x for x in data[:CRON_MAX_BYTES].decode("utf-8", "replace").splitlines()
-                     if x.strip() and not x.lstrip().startswith("#")]
-            e = {"source": "crontab", "path": f, "lines": len(lines), "size": len(data[:CRON_MAX_BYTES]),
+            e = {"source": "crontab", "path": f, "lines": len(_entries(data[:CRON_MAX_BYTES])), "size": len(data[:CRON_MAX_BYTES]),
                  "sha256": hashlib.sha256(data[:CRON_MAX_BYTES]).hexdigest()}
             if len(data) > CRON_MAX_BYTES:
                 e["truncated"] = True
             out.append(e)
             break
-    rx = _path_pattern(paths)
-    if rx is None:
+    paths = sorted(set(x.rstrip("/") for x in paths if x and x.rstrip("/")))
+    if not paths:
         return out
-    for path, data in (load_cron_d(p, warnings) if cron_d is None else cron_d):
-        hits = [x for x in data.decode("utf-8", "replace").splitlines()
-                if x.strip() and not x.lstrip().startswith("#") and rx.search(x)]
+    for path, data, lines in (load_cron_d(p, warnings) if cron_d is None else cron_d):
+        hits = [x for x in lines if _names_path(x, paths)]
         if hits:
             out.append({"source": "cron.d", "path": path, "lines": len(hits), "size": len(data),
                         "sha256": hashlib.sha256(data).hexdigest()})
@@ -1140,9 +1157,10 @@ def site_databases(dirs, app_root, shown=lambda x: x):
     port, database name and engine only -- never a user name or password."""
     out, seen = [], set()
     for d in dirs:
+        names = _listing(d)
         for rel, kind in DB_CONFIGS:
             path = os.path.join(d, rel)
-            if path in seen or not _plain_file_below(d, rel):
+            if path in seen or rel.split("/")[0] not in names or not _plain_file_below(d, rel):
                 continue
             seen.add(path)
             data = _read_bytes(path, CONFIG_MAX_BYTES, within=app_root)
