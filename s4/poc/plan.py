@@ -173,6 +173,8 @@ APP_ROOT_MAX_UP = 3
 CRON_DIRS = ("/var/spool/cron/crontabs", "/var/spool/cron", "/etc/cron.d")
 TLS_KINDS = {"certificate", "key", "chain", "client-ca"}
 LOCAL_DB_HOSTS = {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
+# the app config formats discovery reads a database host from (s4_discovery_sites.DB_CONFIGS)
+DB_CONFIG_KINDS = {"env", "wordpress", "magento", "joomla", "drupal", "roundcube"}
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _PHP_SETTING_RE = re.compile(r"^php_(admin_)?(value|flag)\[[A-Za-z0-9_.]{1,128}\]$")
 _POOL_LIMIT_RE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
@@ -325,8 +327,11 @@ def site_facts(source: str, site: Mapping[str, Any], facts: Mapping[str, Any] | 
             server = source
         elif host is not None:
             server = addresses.get(host) or addresses.get(host.split(".")[0])
-        dbs.append({"config": config, "host": host, "port": _int_or_none(d.get("port"), where, "databases.port"),
-                    "name": name, "server": server})
+        kind = d.get("kind")
+        if kind is not None and kind not in DB_CONFIG_KINDS:
+            raise _fact_error(where, "databases.kind", kind, "not one of " + ", ".join(sorted(DB_CONFIG_KINDS)))
+        dbs.append({"config": config, "kind": kind, "host": host,
+                    "port": _int_or_none(d.get("port"), where, "databases.port"), "name": name, "server": server})
     out["databases"] = dbs
     return out
 
@@ -379,7 +384,12 @@ def site_items(site: Mapping[str, Any], layout: Mapping[str, Any], found: Mappin
                 "size": None}
         if planned and d["server"] == planned[0] and d["name"] in (None, planned[1]):
             seen_planned = True
-            items.append({**item, "copied": True, "note": f"dumped from {planned[0]} (the CMDB's server)"})
+            note = f"dumped from {planned[0]} (the CMDB's server)"
+            if d["server"] != source:
+                # the copied config still names the live server: the POC's config step must repoint it (#17 part 3)
+                note += (f"; the copied {d['config']} names the live server {d['server']} ({d['host']}): the POC's "
+                         "app config step must point it at the POC's own database before the app runs")
+            items.append({**item, "copied": True, "note": note})
         elif d["server"] is None:
             items.append({**item, "copied": False,
                           "reason": f"database server {d['host']!r} named by {d['config']} is not a host of the CMDB:"
@@ -589,6 +599,9 @@ def build(
                 "owner": (found_of[s["name"]] or {}).get("owner"),
                 "group": (found_of[s["name"]] or {}).get("group"),
                 "fpm_pool": (found_of[s["name"]] or {}).get("fpm_pool"),
+                # the app configs that name a database server, for the POC's config adjustment (#17 part 3)
+                "db_configs": [{k: d[k] for k in ("config", "kind", "host", "server", "name")}
+                               for d in (found_of[s["name"]] or {}).get("databases") or []],
                 "items": site_items(s, layout, found_of[s["name"]], {**db, "server": db.get("server") or source}
                                     if db else None, pool_user(s["name"]), source),
             }

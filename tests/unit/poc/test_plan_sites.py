@@ -75,6 +75,9 @@ def test_laravel_app_root_is_copied_and_the_docroot_stays_the_vhost_docroot() ->
     assert root["copied"] is True and root["path"] == "/srv/www/umbrella-shop" and "docroot" in root["note"]
     [db] = by_kind["database"]
     assert (db["server"], db["name"], db["copied"]) == ("db-01", "umbrella_shop", True)  # 10.89.40.14 is db-01
+    assert "names the live server db-01 (10.89.40.14)" in db["note"]  # the config step must repoint it
+    assert s["db_configs"] == [{"config": "/srv/www/umbrella-shop/.env", "kind": "env", "host": "10.89.40.14",
+                                "server": "db-01", "name": "umbrella_shop"}]
     [key] = by_kind["tls-key"]
     assert key["copied"] is False and key["reason"].startswith("TLS key: not copied, a new certificate is issued")
     [cron] = by_kind["cron"]
@@ -142,6 +145,7 @@ def _set(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     (("databases", 0, "host"), "db;rm -rf /", "databases.host"),
     (("databases", 0, "name"), "x' OR 1=1", "databases.name"),
     (("databases", 0, "config"), "../.env", "databases.config"),
+    (("databases", 0, "kind"), "env;x", "databases.kind"),
     (("fpm_pool", "user"), "www data", "fpm_pool.user"),
     (("fpm_pool", "php"), {"php_admin_value[x]": "a\nb"}, "fpm_pool.php"),
     (("fpm_pool", "config"), "/etc/php/../../shadow", "fpm_pool.config"),
