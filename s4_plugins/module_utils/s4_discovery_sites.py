@@ -202,6 +202,8 @@ _FPM_LIMITS = ("pm", "pm.max_children", "pm.start_servers", "pm.min_spare_server
                "pm.max_requests", "pm.process_idle_timeout", "request_terminate_timeout", "rlimit_files")
 _FPM_PHP_RE = re.compile(r"^(php_admin_value|php_admin_flag|php_value|php_flag)\[([A-Za-z0-9_.]{1,128})\]$")
 FPM_MAX_PHP_SETTINGS = 100
+# a value that carries a credential whatever the setting's name (sendmail_path = ... --password=x, a DSN with user:pass@)
+SECRET_VALUE_RE = re.compile(r"(?i)(pass(word|wd)?|secret|token|api[_-]?key)\s*[=:]|://[^/\s:@]+:[^@\s]+@")
 
 
 def parse_fpm_pool(text, path):
@@ -240,7 +242,7 @@ def parse_fpm_pool(text, path):
             m = _FPM_PHP_RE.match(k)
             if not m:
                 continue
-            if SECRET_NAME_RE.search(m.group(2)):
+            if SECRET_NAME_RE.search(m.group(2)) or SECRET_VALUE_RE.search(v):
                 red = cur.setdefault("redacted", [])
                 if k not in red:
                     red.append(k)

@@ -156,6 +156,8 @@ php_admin_value[memory_limit] = 256M
 php_admin_flag[log_errors] = on
 php_admin_value[mail.smtp_password] = pool-smtp-pass
 php_value[session.cookie_secure] = 1
+php_admin_value[sendmail_path] = /usr/sbin/sendmail -t -i --password=pool-smtp-pass
+php_admin_value[error_log] = /srv/www/shop/storage/logs/php.log
 env[DB_PASSWORD] = s3cr3t-db-pass
 """
     [pool] = st.parse_fpm_pool(text, "/etc/php/8.2/fpm/pool.d/shop.conf")
@@ -164,8 +166,10 @@ env[DB_PASSWORD] = s3cr3t-db-pass
     assert facts["limits"] == {"pm": "ondemand", "pm.max_children": "7"}
     assert facts["open_basedir"] == ["/srv/www/shop", "/tmp"]
     assert facts["php"] == {"php_admin_value[open_basedir]": "/srv/www/shop:/tmp",
-                            "php_admin_value[memory_limit]": "256M", "php_admin_flag[log_errors]": "on"}
-    assert facts["redacted"] == ["php_admin_value[mail.smtp_password]", "php_value[session.cookie_secure]"]
+                            "php_admin_value[memory_limit]": "256M", "php_admin_flag[log_errors]": "on",
+                            "php_admin_value[error_log]": "/srv/www/shop/storage/logs/php.log"}
+    assert facts["redacted"] == ["php_admin_value[mail.smtp_password]", "php_value[session.cookie_secure]",
+                                 "php_admin_value[sendmail_path]"]
     assert not any(s in json.dumps(facts) for s in SECRETS)
     [bad] = st.parse_fpm_pool("[x]\nuser = $(evil)\nlisten = /run/x.sock\n", "/etc/php/8.2/fpm/pool.d/x.conf")
     assert st.fpm_pool_facts(bad)["user"] is None and st.fpm_pool_facts(bad)["flags"]
