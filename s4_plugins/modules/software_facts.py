@@ -31,12 +31,12 @@ description:
     O(time_budget); what was skipped is reported per site. Tenant files are opened as regular files only (no
     FIFO or device, no final symlink, nothing resolving outside the app's tree), and a docroot that a tenant's
     symlink leads into another user's tree is not walked.
-  - Each site also gets its application root (the directory above the docroot holding composer.json, artisan,
+  - "Each site also gets its application root (the directory above the docroot holding composer.json, artisan,
     .env, wp-config.php, app/etc/env.php or package.json, at most 3 levels up, never through a symlink, never a
     directory of another owner, never at or above /srv, /var/www or the owner's home), its owner and group, its
     PHP-FPM pool settings (secret-named values left out), the TLS file paths its vhosts name (never the files),
-    its cron sources (the owner's crontab, /etc/cron.d files naming its paths: path, line count and sha256, never
-    the lines) and the database host its app config names (never a user or password).
+    its cron sources (the owner's crontab and the /etc/cron.d files naming its paths - path, line count and
+    sha256, never the lines) and the database host its app config names (never a user or password)."
   - Problems that do not stop the gathering (unreadable package database, missing docroot, hanging binary)
     are listed in C(warnings).
 author: S4 toolkit
