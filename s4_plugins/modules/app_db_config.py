@@ -24,10 +24,10 @@ description:
     C(app/etc/env.php) (C('db' => 'connection' => 'default')); roundcube C(config.inc.php)
     (C($config['db_dsnw'])) or Debian's C(/etc/roundcube/debian-db.php) (C($dbserver), C($dbname),
     C($dbuser), C($dbpass))."
-  - The file is tenant data and is parsed, not grepped - comments and strings are understood, so a
+  - "The file is tenant data and is parsed, not grepped - comments and strings are understood, so a
     commented-out setting is never rewritten. A setting is rewritten only when its value is one plain string
     literal; a computed one (C(getenv()), a concatenation, a variable, an interpolated string) makes the module
-    fail with C(not adjusted: <key> is computed) and change nothing.
+    fail with C(not adjusted: <key> is computed) and change nothing."
   - Values are written with the escaping of the target syntax (PHP single-quoted string, dotenv quoting,
     percent-encoded URL/DSN parts), so no value can leave its string. In a URL/DSN the host is replaced and the
     port and query are kept.

@@ -468,3 +468,14 @@ def test_adjusts_on_python36(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["changed"] is True
     assert read_back(p.read_text(), "drupal", "settings.php")["db_password"] == "it's"
+
+
+def test_documentation_parses_and_matches_the_argument_spec() -> None:
+    import yaml
+
+    doc = yaml.safe_load(app_db_config.DOCUMENTATION)
+    assert yaml.safe_load(app_db_config.EXAMPLES) and yaml.safe_load(app_db_config.RETURN)["adjusted"]
+    assert set(doc["options"]) == {"path", "kind", "db_host", "db_name", "db_user", "db_password", "site_url"}
+    assert doc["options"]["kind"]["choices"] == ["auto", *s4_appcfg.KINDS]
+    assert doc["attributes"]["check_mode"]["support"] == "full"
+    assert "no_log=True" in Path(app_db_config.__file__).read_text().replace(" ", "")
