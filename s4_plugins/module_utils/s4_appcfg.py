@@ -32,6 +32,8 @@ SETTINGS = ("db_host", "db_name", "db_user", "db_password", "site_url")
 SECRET_SETTINGS = ("db_password",)
 MAX_SIZE = 1024 * 1024
 REDACTED = "<redacted>"
+# settings holding a whole URL/DSN (with the password in it): never shown, not even in a diff
+URL_KEYS = ("DATABASE_URL", "DB_URL", "$config['db_dsnw']", "$rcmail_config['db_dsnw']")
 
 
 class AppConfigError(Exception):
@@ -566,9 +568,12 @@ def _adjust_url(url, wanted, key):
 def _roundcube(text, wanted):
     _no_site_url("roundcube", wanted)
     toks = php_tokens(text)
-    dsn_sites = find_assigned(toks, "config", ["db_dsnw"], "$config['db_dsnw']")
+    for var in ("config", "rcmail_config"):  # $rcmail_config: roundcube before 1.0
+        key = "$%s['db_dsnw']" % var
+        dsn_sites = find_assigned(toks, var, ["db_dsnw"], key)
+        if dsn_sites:
+            break
     if dsn_sites:
-        key = "$config['db_dsnw']"
         changes = []
         for t in _one_literal(dsn_sites, key):
             new, settings = _adjust_url(t.value, wanted, key)
@@ -681,6 +686,14 @@ def _laravel_env(text, wanted):
     for setting, key in LARAVEL_KEYS:
         if wanted.get(setting) is not None:
             changes += _env_set(text, values, key, wanted[setting], [setting], "laravel")
+    # a non-empty DB_URL (Laravel 11) / DATABASE_URL overrides the DB_* keys: adjusted too, never left stale
+    db_wanted = dict((s, wanted.get(s)) for s in ("db_host", "db_name", "db_user", "db_password"))
+    for key in ("DB_URL", "DATABASE_URL"):
+        for v in _env_literals(values, key):
+            if v.value and any(x is not None for x in db_wanted.values()):
+                new, settings = _adjust_url(v.value, db_wanted, key)
+                changes.append(Change(key, settings, "literal", v.start, v.end, dotenv_quote(new, "laravel", key))
+                               if new != v.value else Change(key, settings, "literal", None, None, None))
     return changes
 
 
@@ -731,7 +744,7 @@ def detect(path, text):
         return "magento2"
     if any(t.kind == "var" and t.text == "$databases" for t in toks):
         return "drupal"
-    if any(t.kind == "var" and t.text in ("$config", "$dbpass", "$dbserver") for t in toks):
+    if any(t.kind == "var" and t.text in ("$config", "$rcmail_config", "$dbpass", "$dbserver") for t in toks):
         return "roundcube"
     return None
 
@@ -782,8 +795,7 @@ def describe(text, kind, adjusted, after):
     for a in adjusted:
         if a["before_kind"] == "absent" and not after:
             continue
-        secret = any(s in SECRET_SETTINGS for s in a["settings"]) or a["key"] in ("DATABASE_URL",
-                                                                                  "$config['db_dsnw']")
+        secret = any(s in SECRET_SETTINGS for s in a["settings"]) or a["key"] in URL_KEYS
         value = REDACTED if secret else _current(text, kind, a["key"])
         lines.append("%s: %s\n" % (a["key"], value))
     return "".join(lines)

@@ -18,11 +18,12 @@ description:
     (Plesk Migrator, cPanel Transfer Tool). Every other byte of the file is kept.
   - "Formats: WordPress C(wp-config.php) / Debian's C(/etc/wordpress/config-<host>.php)
     (C(define('DB_HOST', ...)), C(DB_NAME), C(DB_USER), C(DB_PASSWORD), and C(WP_HOME)/C(WP_SITEURL) with
-    O(site_url)); Laravel C(.env) (C(DB_HOST), C(DB_DATABASE), C(DB_USERNAME), C(DB_PASSWORD), C(APP_URL));
+    O(site_url)); Laravel C(.env) (C(DB_HOST), C(DB_DATABASE), C(DB_USERNAME), C(DB_PASSWORD), C(APP_URL),
+    and a non-empty C(DB_URL)/C(DATABASE_URL), which overrides them);
     Symfony C(.env) (C(DATABASE_URL)); Drupal C(settings.php) (C($databases['default']['default']));
     Joomla C(configuration.php) (C(public $host), C($db), C($user), C($password), C($live_site)); Magento 2
     C(app/etc/env.php) (C('db' => 'connection' => 'default')); roundcube C(config.inc.php)
-    (C($config['db_dsnw'])) or Debian's C(/etc/roundcube/debian-db.php) (C($dbserver), C($dbname),
+    (C($config['db_dsnw']), C($rcmail_config['db_dsnw']) before 1.0) or Debian's C(/etc/roundcube/debian-db.php) (C($dbserver), C($dbname),
     C($dbuser), C($dbpass))."
   - "The file is tenant data and is parsed, not grepped - comments and strings are understood, so a
     commented-out setting is never rewritten. A setting is rewritten only when its value is one plain string

@@ -479,3 +479,21 @@ def test_documentation_parses_and_matches_the_argument_spec() -> None:
     assert doc["options"]["kind"]["choices"] == ["auto", *s4_appcfg.KINDS]
     assert doc["attributes"]["check_mode"]["support"] == "full"
     assert "no_log=True" in Path(app_db_config.__file__).read_text().replace(" ", "")
+
+
+def test_laravel_database_url_is_adjusted_with_the_db_keys() -> None:
+    text = "DB_CONNECTION=pgsql\nDB_URL=pgsql://shop:old@10.0.0.5:5432/shop\nDB_HOST=10.0.0.5\nDB_PASSWORD=old\n"
+    new, adjusted = adjust_text(text, "laravel_env", {"db_host": "127.0.0.1", "db_password": "n'w"})
+    assert new == ("DB_CONNECTION=pgsql\nDB_URL=pgsql://shop:n%27w@127.0.0.1:5432/shop\nDB_HOST=127.0.0.1\n"
+                   "DB_PASSWORD=\"n'w\"\n")
+    assert [a["key"] for a in adjusted] == ["DB_HOST", "DB_PASSWORD", "DB_URL"]
+    # an empty DB_URL (Laravel's default .env) is left alone
+    assert adjust_text("DB_URL=\nDB_HOST=a\n", "laravel_env", {"db_host": "b"})[0] == "DB_URL=\nDB_HOST=b\n"
+
+
+def test_roundcube_before_1_0_dsn() -> None:
+    text = "<?php\n$rcmail_config = array();\n$rcmail_config['db_dsnw'] = 'mysql://rc:old@localhost/rc';\n"
+    new, adjusted = adjust_text(text, "roundcube", {"db_password": "n w"})
+    assert "$rcmail_config['db_dsnw'] = 'mysql://rc:n%20w@localhost/rc';" in new
+    assert adjusted[0]["key"] == "$rcmail_config['db_dsnw']"
+    assert s4_appcfg.describe(new, "roundcube", adjusted, True) == "$rcmail_config['db_dsnw']: <redacted>\n"
