@@ -47,6 +47,9 @@ def php_quote(value):
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+# a variable or command substitution in a double-quoted or unquoted dotenv value (phpdotenv: ${X}; Symfony: $X, ${X},
+# $(cmd)): such a value is computed, and a wanted value holding one is never written between double quotes
+_DOTENV_VAR = re.compile(r"\$[A-Za-z_{(]")
 # unquoted dotenv values are limited to characters no dotenv/ini reader treats specially
 _DOTENV_SAFE = re.compile(r"[A-Za-z0-9_./:@%+-]+\Z")
 
@@ -55,14 +58,15 @@ def dotenv_quote(value, flavour, key):
     """A dotenv value holding exactly ``value`` for phpdotenv (``laravel``) or Symfony Dotenv (``symfony``).
 
     Single quotes are literal in both (no escapes, no variables); double quotes are used by phpdotenv only for a
-    value holding ``'`` or a line break (escapes ``\\\\``, ``\\"``, ``\\n``, ``\\r``; a ``${`` there would be
-    expanded and cannot be escaped: such a value is refused, as is any value Symfony could not read back exactly).
+    value holding ``'`` or a line break (escapes ``\\\\``, ``\\"``, ``\\n``, ``\\r``; a ``$`` followed by a letter,
+    ``_``, ``{`` or ``(`` there would read as a variable and has no escape in phpdotenv: such a value is refused,
+    as is any value Symfony could not read back exactly).
     """
     if _DOTENV_SAFE.match(value):
         return value
     if "'" not in value and "\n" not in value and "\r" not in value:
         return "'" + value + "'"
-    if flavour == "laravel" and "${" not in value:
+    if flavour == "laravel" and not _DOTENV_VAR.search(value):
         return '"' + (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
                       .replace("\r", "\\r")) + '"'
     raise AppConfigError("not adjusted: the wanted value of %s cannot be written exactly in this .env syntax" % key)
@@ -628,7 +632,7 @@ def _env_value(text, i, eol):
                 continue
             if c == '"':
                 return "".join(out), j + 1
-            if c == "$":
+            if _DOTENV_VAR.match(text, j):
                 return None, eol  # a variable or a command substitution: computed
             out.append(c)
             j += 1
@@ -637,7 +641,7 @@ def _env_value(text, i, eol):
         return "", i  # "KEY= # comment": an empty value
     m = re.compile(r"[^\r\n]*?(?=[ \t]+#|[ \t]*$)", re.MULTILINE).match(text, i, eol)
     value = m.group(0) if m else text[i:eol]
-    if "$" in value or value.startswith("`"):
+    if _DOTENV_VAR.search(value) or value.startswith("`"):
         return None, i + len(value)
     return value, i + len(value)
 

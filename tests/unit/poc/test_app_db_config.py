@@ -12,6 +12,7 @@ import ast
 import difflib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -24,6 +25,8 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.smartt.s4.plugins.module_utils import s4_appcfg
 from ansible_collections.smartt.s4.plugins.module_utils.s4_appcfg import AppConfigError, adjust_text
 from ansible_collections.smartt.s4.plugins.modules import app_db_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FIX = Path(__file__).parent / "fixtures" / "appcfg"
 ROOT = Path(__file__).resolve().parents[3]
@@ -497,3 +500,36 @@ def test_roundcube_before_1_0_dsn() -> None:
     assert "$rcmail_config['db_dsnw'] = 'mysql://rc:n%20w@localhost/rc';" in new
     assert adjusted[0]["key"] == "$rcmail_config['db_dsnw']"
     assert s4_appcfg.describe(new, "roundcube", adjusted, True) == "$rcmail_config['db_dsnw']: <redacted>\n"
+
+
+_ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=_ANY_TEXT, fixture_kind=st.sampled_from([f for f in FORMATS if f[1] != "laravel_env"]))
+def test_any_value_reads_back_exactly(value: str, fixture_kind: tuple[str, str]) -> None:
+    fixture, kind = fixture_kind
+    text = (FIX / fixture).read_text()
+    wanted = {**WANTED, "db_password": value, "db_user": value}
+    try:
+        new, _ = adjust_text(text, kind, wanted)
+    except AppConfigError as exc:  # only a dotenv value Symfony cannot hold exactly may be refused
+        assert kind == "symfony_env" and "cannot be written exactly" in str(exc)
+        return
+    assert read_back(new, kind, fixture) == wanted
+    if not kind.endswith("_env"):
+        assert [t.kind for t in s4_appcfg.php_tokens(new)] == [t.kind for t in s4_appcfg.php_tokens(text)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=_ANY_TEXT)
+def test_any_laravel_value_reads_back_exactly_or_is_refused(value: str) -> None:
+    text = (FIX / "laravel.env").read_text()
+    try:
+        new, _ = adjust_text(text, "laravel_env", {"db_password": value})
+    except AppConfigError:
+        assert "'" in value or "\n" in value or "\r" in value
+        assert re.search(r"\$[A-Za-z_{(]", value)
+        return
+    assert [v.value for v in s4_appcfg.env_values(new) if v.key == "DB_PASSWORD"] == [value]
+    assert [v.key for v in s4_appcfg.env_values(new)] == [v.key for v in s4_appcfg.env_values(text)]
