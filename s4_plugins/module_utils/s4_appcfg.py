@@ -134,8 +134,9 @@ def _single_quoted(text, i):
     raise AppConfigError("not adjusted: unterminated string in the PHP file")
 
 
-def _double_quoted(text, i):
-    """Value (``None`` when interpolated or using escapes beyond the plain ones) and end of a "string"."""
+def _double_quoted(text, i, quote='"'):
+    """Value (``None`` when interpolated or using escapes beyond the plain ones) and end of a "string" (or of a
+    `shell` string with ``quote`` the backtick)."""
     out = []
     plain = True
     j = i + 1
@@ -156,7 +157,7 @@ def _double_quoted(text, i):
             plain = False
         if c == "{" and j + 1 < n and text[j + 1] == "$":
             plain = False
-        if c == '"':
+        if c == quote:
             return ("".join(out) if plain else None), j + 1
         out.append(c)
         j += 1
@@ -189,7 +190,7 @@ def php_tokens(text):
             in_php = True
             continue
         c = text[i]
-        if c.isspace():
+        if c in " \t\r\n":  # PHP's whitespace (not every Unicode space)
             i += 1
         elif text.startswith("?>", i):
             in_php = False
@@ -212,6 +213,10 @@ def php_tokens(text):
         elif c == '"':
             value, j = _double_quoted(text, i)
             toks.append(Tok("str", i, j, text[i:j], value))
+            i = j
+        elif c == "`":  # shell execution: interpolated like a double-quoted string, never a plain literal
+            j = _double_quoted(text, i, "`")[1]
+            toks.append(Tok("str", i, j, text[i:j], None))
             i = j
         elif text.startswith("<<<", i):
             j = _heredoc_end(text, i)

@@ -533,3 +533,11 @@ def test_any_laravel_value_reads_back_exactly_or_is_refused(value: str) -> None:
         return
     assert [v.value for v in s4_appcfg.env_values(new) if v.key == "DB_PASSWORD"] == [value]
     assert [v.key for v in s4_appcfg.env_values(new)] == [v.key for v in s4_appcfg.env_values(text)]
+
+
+def test_backtick_strings_do_not_hide_or_fake_a_setting() -> None:
+    text = "<?php\n$out = `echo 'define(\"DB_PASSWORD\", \"fake\")'`;\ndefine('DB_PASSWORD', 'real');\n"
+    new, adjusted = adjust_text(text, "wordpress", {"db_password": "n"})
+    assert new == text.replace("'real'", "'n'") and adjusted[0]["changed"] is True
+    with pytest.raises(AppConfigError, match="is computed"):
+        adjust_text("<?php\ndefine('DB_PASSWORD', `cat /secret`);\n", "wordpress", {"db_password": "n"})
