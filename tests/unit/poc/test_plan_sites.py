@@ -225,6 +225,7 @@ def test_a_copied_config_naming_a_live_database_server_refuses_the_poc() -> None
 def test_the_playbooks_plan_filter_refuses_a_live_database_config() -> None:
     pytest.importorskip("ansible")
     from ansible.errors import AnsibleFilterError
+
     from ansible_collections.smartt.s4.plugins.filter.poc import poc_plan as plan_filter
 
     prof = profiles.load("debian13")
