@@ -656,25 +656,6 @@ def _legacy_name(client: str, site_or_host: str) -> str:
     return slug(f"poc-{client}-{site_or_host}")[:NAME_MAX].rstrip("-")
 
 
-def live_db_configs(plan: Mapping[str, Any]) -> list[str]:
-    """Why the plan must be refused: each copied app config that names a database server other than the source.
-
-    The POC's config step rewrites the password in PHP configs only; a copied config that names another server
-    (a Laravel ``.env`` pointing at db-01) would let the POC's app connect to, and write to, that live database.
-    Such POCs are refused until the config step repoints every discovered config at the POC's own database (#17)."""
-    out = []
-    for s in plan.get("sites") or []:
-        copied = [p for p in [s.get("config"), *(s.get("data_paths") or [])] if p]
-        for d in s.get("db_configs") or []:
-            if d.get("host") is None or d.get("server") == plan.get("source"):
-                continue
-            config = str(d["config"])
-            if any(config == p or config.startswith(str(p).rstrip("/") + "/") for p in copied):
-                out.append(f"site {s['name']}: {config} names the database server {d['host']} "
-                           f"({d.get('server') or 'not a host of the CMDB'}), not {plan.get('source')}")
-    return out
-
-
 def hosts_lines(plan: Mapping[str, Any], address: str) -> list[str]:
     """``/etc/hosts`` lines a client adds to test the POC (preview name plus the site's own names)."""
     return [

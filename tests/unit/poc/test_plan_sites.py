@@ -204,33 +204,3 @@ def test_discovery_output_feeds_the_plan(tmp_path: Path) -> None:
     assert [i["reason"][:25] for i in items if i["kind"] == "owner"] == ["owner is the bare id 4100",
                                                                          "group is the bare id 4100"]
     assert "never-in-the-plan" not in json.dumps(pl)
-
-
-def test_a_copied_config_naming_a_live_database_server_refuses_the_poc() -> None:
-    """The shop's .env names db-01: copied as it is, the POC's app would write to the live database. The playbook's
-    plan filter refuses it (plan.live_db_configs) until the config step repoints such configs (#17)."""
-    from s4.poc.plan import live_db_configs
-
-    plan = _plan(_shop_facts())
-    assert live_db_configs(plan) == ["site umbrella-shop: /srv/www/umbrella-shop/.env names the database server "
-                                     "10.89.40.14 (db-01), not shared-01"]
-    local = _shop_facts()
-    local["sites"][0]["databases"][0]["host"] = "127.0.0.1"
-    assert live_db_configs(_plan(local)) == []
-    elsewhere = _shop_facts()
-    elsewhere["sites"][0]["databases"][0]["host"] = "203.0.113.9"  # not in the CMDB: refused too
-    assert "(not a host of the CMDB)" in live_db_configs(_plan(elsewhere))[0]
-
-
-def test_the_playbooks_plan_filter_refuses_a_live_database_config() -> None:
-    pytest.importorskip("ansible")
-    from ansible.errors import AnsibleFilterError
-
-    from ansible_collections.smartt.s4.plugins.filter.poc import poc_plan as plan_filter
-
-    prof = profiles.load("debian13")
-    hv = {h: {**v, "ansible_facts": {"s4_software": _shop_facts()}} if h == "shared-01" else v
-          for h, v in HOSTVARS.items()}
-    with pytest.raises(AnsibleFilterError, match="could write to that live database"):
-        plan_filter(hv, "shared-01", "umbrella-shop", IN_SCOPE, "smartt.example", prof.to_dict(),
-                    prof.resolve_versions())
