@@ -40,8 +40,6 @@ PATH_COMPONENT_RE = re.compile(r"^[A-Za-z0-9_@+][A-Za-z0-9._@+-]{0,254}$|^\.[A-Z
 # An e-mail address as the CMDB holds contacts (no spaces, no CR/LF: they end up in mail headers).
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-# Unix user and group names as discovery records them (site owners, PHP-FPM pool users): useradd's default rule.
-UNIX_NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 # Application identifiers (CMDB site.app): wordpress, roundcube, laravel, custom-php.
 APP_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -98,11 +96,6 @@ def check_email(value: Any, what: str = "e-mail address") -> str:
 
 def check_app(value: Any, what: str = "application") -> str:
     return _check(value, APP_RE, what, "lower-case letters, digits, '_' or '-', starting with a letter")
-
-
-def check_unix_name(value: Any, what: str = "user name") -> str:
-    return _check(value, UNIX_NAME_RE, what,
-                  "1-32 lower-case letters, digits, '_', '.' or '-', starting with a letter or '_'")
 
 
 def check_abs_path(value: Any, what: str = "path") -> str:

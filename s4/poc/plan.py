@@ -133,10 +133,7 @@ def site_layout(site: Mapping[str, Any]) -> dict[str, Any]:
         if papp == app and (docroot == root or docroot.startswith(root + "/")):
             layout = candidate
     if layout is None:
-        # the application root found by discovery (validated by site_facts): Laravel's public/ is served, the whole
-        # app (.env, artisan, vendor/, storage/) is copied
-        app_root = str(site.get("app_root") or docroot)
-        return {"packages": [], "debconf": [], "data_paths": [app_root], "config": None, "preview_config": None,
+        return {"packages": [], "debconf": [], "data_paths": [docroot], "config": None, "preview_config": None,
                 "packaged": False, "vhost_docroot": docroot, "vhost": {}, "shared_paths": [], "not_copied": [],
                 "alias_configs": [], "link_target_roots": [],
                 "credential_pattern": CREDENTIAL_PATTERNS.get(app, GENERIC_CREDENTIAL_PATTERN)}
@@ -161,248 +158,6 @@ def site_layout(site: Mapping[str, Any]) -> dict[str, Any]:
         "alias_configs": alias_configs,
         "credential_pattern": CREDENTIAL_PATTERNS.get(app, GENERIC_CREDENTIAL_PATTERN),
     }
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# what discovery found about a site (software_facts: app root, owner, pool, TLS, cron, databases): issue #17.
-# Everything here was read from the managed host (tenant-controlled): each value is checked before it is used.
-
-# an app root above the docroot must lie strictly below one of these trees (as discovery looks for it)
-APP_ROOT_TREES = ("/srv", "/var/www", "/home")
-APP_ROOT_MAX_UP = 3
-CRON_DIRS = ("/var/spool/cron/crontabs", "/var/spool/cron", "/etc/cron.d")
-TLS_KINDS = {"certificate", "key", "chain", "client-ca"}
-LOCAL_DB_HOSTS = {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
-# the app config formats discovery reads a database host from (s4_discovery_sites.DB_CONFIGS)
-DB_CONFIG_KINDS = {"env", "wordpress", "magento", "joomla", "drupal", "roundcube"}
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_PHP_SETTING_RE = re.compile(r"^php_(admin_)?(value|flag)\[[A-Za-z0-9_.]{1,128}\]$")
-_POOL_LIMIT_RE = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
-CRON_REASON = "cron: installed by #17 runtime step, not yet (listed so the operator recreates it)"
-TLS_REASON = {
-    "key": "TLS key: not copied, a new certificate is issued for the preview name (the live key stays on the source)",
-    "certificate": "TLS certificate: not copied, a new certificate is issued for the preview name",
-    "chain": "TLS chain: not copied, it belongs to the live certificate",
-    "client-ca": "TLS client CA: not copied yet (#17: client-certificate sites are not migrated)",
-}
-
-
-def _fact_error(where: str, field: str, value: Any, rule: str) -> PlanError:
-    return PlanError(f"{where}: discovered {field} {value!r} refused ({rule}); re-run playbooks/gather_software.yml "
-                     "and check the host. Nothing was changed")
-
-
-def _int_or_none(value: Any, where: str, field: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fact_error(where, field, value, "not a whole number")
-    return value
-
-
-def _owner(value: Any, where: str, field: str) -> tuple[str | int | None, str | None]:
-    """A user/group name (checked), or a bare uid/gid kept as a number with a flag."""
-    if value is None:
-        return None, None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value, f"{field} is the bare id {value} (no name on the source): the POC needs a name for it"
-    return _checked(names.check_unix_name, value, where, field), None
-
-
-def _below_tree(path: str) -> bool:
-    return any(path.startswith(t + "/") and (t != "/home" or path.count("/") >= 3) for t in APP_ROOT_TREES)
-
-
-def _app_root(value: Any, docroot: str, where: str) -> str:
-    """The discovered app root: the docroot or an ancestor of it at most APP_ROOT_MAX_UP levels up, strictly below
-    /srv, /var/www or a home directory (never /, /srv or a home itself)."""
-    if value is None:
-        return docroot
-    app_root = _checked(names.check_abs_path, value, where, "app_root")
-    if app_root == docroot:
-        return app_root
-    if not docroot.startswith(app_root.rstrip("/") + "/"):
-        raise _fact_error(where, "app_root", value, f"not the docroot {docroot} or a directory above it")
-    if docroot[len(app_root):].count("/") > APP_ROOT_MAX_UP:
-        raise _fact_error(where, "app_root", value, f"more than {APP_ROOT_MAX_UP} levels above the docroot")
-    if not _below_tree(app_root):
-        raise _fact_error(where, "app_root", value,
-                          "outside the site trees (below " + ", ".join(APP_ROOT_TREES) + "/<account>)")
-    return app_root
-
-
-def _fpm_pool(value: Any, where: str) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise _fact_error(where, "fpm_pool", value, "not a mapping")
-    out: dict[str, Any] = {"pool": str(value.get("pool") or "")[:64] or None}
-    if not out["pool"] or not _POOL_LIMIT_RE.fullmatch(out["pool"]):
-        raise _fact_error(where, "fpm_pool.pool", value.get("pool"), "not a plain pool name")
-    out["config"] = _checked(names.check_abs_path, value.get("config"), where, "fpm_pool.config")
-    for k in ("user", "group"):
-        out[k] = _checked(names.check_unix_name, value[k], where, f"fpm_pool.{k}") if value.get(k) else None
-    limits = value.get("limits") or {}
-    php = value.get("php") or {}
-    if not isinstance(limits, Mapping) or not isinstance(php, Mapping):
-        raise _fact_error(where, "fpm_pool", "limits/php", "not mappings")
-    out["limits"] = {}
-    for k, v in limits.items():
-        if not _POOL_LIMIT_RE.fullmatch(str(k)) or not _POOL_LIMIT_RE.fullmatch(str(v)):
-            raise _fact_error(where, "fpm_pool.limits", f"{k}={v}", "not a plain setting")
-        out["limits"][str(k)] = str(v)
-    out["php"] = {}
-    for k, v in php.items():
-        if not _PHP_SETTING_RE.fullmatch(str(k)) or not isinstance(v, str) or len(v) > 512 or \
-                any(ord(c) < 32 or ord(c) == 127 for c in v):
-            raise _fact_error(where, "fpm_pool.php", k, "not php_[admin_]value|flag[name] with a one-line value")
-        out["php"][str(k)] = v
-    out["redacted"] = [str(k) for k in value.get("redacted") or [] if _PHP_SETTING_RE.fullmatch(str(k))]
-    return out
-
-
-def site_facts(source: str, site: Mapping[str, Any], facts: Mapping[str, Any] | None,
-               addresses: Mapping[str, str]) -> dict[str, Any] | None:
-    """The discovered details of CMDB site ``site`` (from the source's ``s4_software`` facts), every value checked:
-    a path with ``..``, a control character or outside the site's trees raises :class:`PlanError` naming the
-    host, site and field. None when the facts hold no such site (not gathered yet, or gathered before #17).
-
-    ``addresses``: ``{address or host name: CMDB host}`` to tell which CMDB host a config's DB_HOST names."""
-    if not isinstance(facts, Mapping):
-        return None
-    fsites = facts.get("sites")
-    if not isinstance(fsites, list):
-        return None
-    found = [x for x in fsites if isinstance(x, Mapping) and x.get("name") == site["name"] and x.get("in_cmdb")]
-    if not found or "app_root" not in found[0]:
-        return None
-    f = found[0]
-    where = f"source {source}, site {site['name']} (discovery facts)"
-    docroot = str(site["docroot"]).rstrip("/") or "/"
-    fdoc = _checked(names.check_abs_path, f.get("docroot"), where, "docroot")
-    if fdoc.rstrip("/") != docroot:
-        raise _fact_error(where, "docroot", fdoc, f"the CMDB says {docroot}: the facts are of another site")
-    out: dict[str, Any] = {"app_root": _app_root(f.get("app_root"), docroot, where), "flags": []}
-    for field in ("owner", "group"):
-        out[field], flag = _owner(f.get(field), where, field)
-        if flag:
-            out["flags"].append(flag)
-    out["fpm_pool"] = _fpm_pool(f.get("fpm_pool"), where)
-    tls = []
-    for t in f.get("tls") or []:
-        if not isinstance(t, Mapping) or t.get("kind") not in TLS_KINDS:
-            raise _fact_error(where, "tls", t, "not {kind, path, exists}")
-        path = _checked(names.check_abs_path, t["path"], where, "tls.path") if t.get("path") is not None else None
-        tls.append({"kind": t["kind"], "path": path, "exists": bool(t.get("exists")) if path else None,
-                    "refused": None if path else str(t.get("refused") or "path not recorded")[:200]})
-    out["tls"] = tls
-    cron = []
-    for c in f.get("cron") or []:
-        if not isinstance(c, Mapping):
-            raise _fact_error(where, "cron", c, "not a mapping")
-        path = _checked(names.check_abs_path, c.get("path"), where, "cron.path")
-        if path.rsplit("/", 1)[0] not in CRON_DIRS:
-            raise _fact_error(where, "cron.path", path, "not a crontab of " + ", ".join(CRON_DIRS))
-        sha = c.get("sha256")
-        if not isinstance(sha, str) or not _SHA256_RE.fullmatch(sha):
-            raise _fact_error(where, "cron.sha256", sha, "not a sha256 hex digest")
-        cron.append({"source": "crontab" if c.get("source") == "crontab" else "cron.d", "path": path,
-                     "lines": _int_or_none(c.get("lines"), where, "cron.lines"),
-                     "size": _int_or_none(c.get("size"), where, "cron.size"), "sha256": sha})
-    out["cron"] = cron
-    dbs = []
-    for d in f.get("databases") or []:
-        if not isinstance(d, Mapping):
-            raise _fact_error(where, "databases", d, "not a mapping")
-        config = _checked(names.check_abs_path, d.get("config"), where, "databases.config")
-        host = d.get("host")
-        if host is not None:
-            try:
-                host = str(ipaddress.ip_address(str(host)))
-            except ValueError:
-                host = _checked(names.check_host_name, host, where, "databases.host")
-        name = _checked(names.check_db_name, d["name"], where, "databases.name") if d.get("name") else None
-        server = None
-        if host in LOCAL_DB_HOSTS:
-            server = source
-        elif host is not None:
-            server = addresses.get(host) or addresses.get(host.split(".")[0])
-        kind = d.get("kind")
-        if kind is not None and kind not in DB_CONFIG_KINDS:
-            raise _fact_error(where, "databases.kind", kind, "not one of " + ", ".join(sorted(DB_CONFIG_KINDS)))
-        dbs.append({"config": config, "kind": kind, "host": host,
-                    "port": _int_or_none(d.get("port"), where, "databases.port"), "name": name, "server": server})
-    out["databases"] = dbs
-    return out
-
-
-def site_items(site: Mapping[str, Any], layout: Mapping[str, Any], found: Mapping[str, Any] | None,
-               db: Mapping[str, Any] | None, pool_user_name: str, source: str) -> list[dict[str, Any]]:
-    """Everything found for one site, each with ``copied`` and, when not copied, the ``reason``: the plan's and the
-    report's account that nothing is dropped silently."""
-    items: list[dict[str, Any]] = []
-    for p in layout["data_paths"]:
-        item = {"kind": "app-root" if not layout["packaged"] else "data", "path": p, "size": None, "copied": True}
-        if not layout["packaged"] and p != str(site["docroot"]).rstrip("/"):
-            item["note"] = f"application root of the docroot {site['docroot']} (found by discovery)"
-        items.append(item)
-    if found is None:
-        items.append({"kind": "discovery", "path": None, "size": None, "copied": False,
-                      "reason": f"no discovery facts for site {site['name']} (run playbooks/gather_software.yml "
-                                f"--limit {source}): its app root, owner, pool, TLS files and cron are unknown; "
-                                + ("only the docroot is copied" if not layout["packaged"] else
-                                   "only the packaged app's data is copied")})
-        if db:
-            items.append({"kind": "database", "path": None, "name": db["name"], "server": db.get("server") or source,
-                          "size": None, "copied": True, "note": "from the CMDB"})
-        return items
-    for flag in found["flags"]:
-        items.append({"kind": "owner", "path": found["app_root"], "size": None, "copied": False,
-                      "reason": f"{flag}; the POC runs the site as {pool_user_name}"})
-    pool = found["fpm_pool"]
-    if pool:
-        what = ", ".join(f"{k}={v}" for k, v in sorted(pool["limits"].items()))
-        items.append({"kind": "fpm-pool", "path": pool["config"], "size": None, "copied": False,
-                      "reason": f"pool {pool['pool']} (user {pool['user']}; {what or 'no limits'}; "
-                                f"{len(pool['php'])} php settings, {len(pool['redacted'])} secret ones left out) is "
-                                f"not copied: the POC runs the site in its own pool as {pool_user_name}; the source "
-                                "pool's limits and php_admin values are not applied yet (#17)"})
-    for t in found["tls"]:
-        reason = TLS_REASON[t["kind"]]
-        if t["path"] is None:
-            reason = f"TLS {t['kind']}: path not usable ({t['refused']})"
-        elif not t["exists"]:
-            reason += " (the file named by the vhost does not exist on the source)"
-        items.append({"kind": f"tls-{t['kind']}", "path": t["path"], "size": None, "copied": False, "reason": reason})
-    for c in found["cron"]:
-        items.append({"kind": "cron", "path": c["path"], "size": c["size"], "lines": c["lines"],
-                      "sha256": c["sha256"], "copied": False, "reason": CRON_REASON})
-    planned = (db.get("server") or source, db["name"]) if db else None
-    seen_planned = False
-    for d in found["databases"]:
-        item = {"kind": "database", "path": d["config"], "name": d["name"], "host": d["host"], "server": d["server"],
-                "size": None}
-        if planned and d["server"] == planned[0] and d["name"] in (None, planned[1]):
-            seen_planned = True
-            note = f"dumped from {planned[0]} (the CMDB's server)"
-            if d["server"] != source:
-                # the copied config still names the live server: the POC's config step must repoint it (#17 part 3)
-                note += (f"; the copied {d['config']} names the live server {d['server']} ({d['host']}): the POC's "
-                         "app config step must point it at the POC's own database before the app runs")
-            items.append({**item, "copied": True, "note": note})
-        elif d["server"] is None:
-            items.append({**item, "copied": False,
-                          "reason": f"database server {d['host']!r} named by {d['config']} is not a host of the CMDB:"
-                                    " not copied"})
-        else:
-            items.append({**item, "copied": False,
-                          "reason": f"{d['config']} names database {d['name'] or '?'} on {d['server']}, the CMDB "
-                                    f"names {planned[1] + ' on ' + planned[0] if planned else 'no database'}: "
-                                    "not copied (fix the CMDB)"})
-    if db and not seen_planned:
-        items.append({"kind": "database", "path": None, "name": db["name"], "server": planned[0] if planned else None,
-                      "size": None, "copied": True, "note": "from the CMDB (no app config names it)"})
-    return items
 
 
 def _checked(check: Callable[[Any, str], str], value: Any, where: str, field: str) -> str:
@@ -452,7 +207,6 @@ def build(
     versions: Mapping[str, Mapping[str, str]],
     webserver: str | None = None,
     existing_pocs: Mapping[str, Mapping[str, Any]] | None = None,
-    facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The plan of the POC of ``source`` (or of its site ``site``); raises :class:`PlanError` to refuse.
 
@@ -465,11 +219,6 @@ def build(
     site's files, and is refused when a directory it must copy is shared with a site of another client (Debian's
     ``/var/lib/wordpress/wp-content``, ``/etc/roundcube``). What is found but not copied is listed in
     ``not_copied`` with the reason (the report shows it).
-
-    ``facts`` are the source's ``s4_software`` facts (fact cache of playbooks/gather_software.yml): each site's
-    application root is copied (not only its docroot) and its ``items`` list every thing found (app root, pool, TLS
-    files, cron sources, databases) with ``copied`` and the reason when not (:func:`site_items`). Without facts for a
-    site only its docroot is copied and an item says so.
     """
     in_scope = set(in_scope)
     if not source:
@@ -523,22 +272,10 @@ def build(
     not_copied: list[dict[str, Any]] = []
     chosen_names = {s["name"] for s in chosen}
     others = [s for s in sites if s["name"] not in chosen_names]
-    addresses: dict[str, str] = {}
-    for h, v in hostvars.items():
-        if "s4_service" in v:
-            addresses[h] = h
-            if v.get("ansible_host"):
-                addresses.setdefault(str(v["ansible_host"]), h)
-    found_of = {s["name"]: site_facts(source, s, facts, addresses) for s in sites}
-
-    def with_root(x: Mapping[str, Any]) -> dict[str, Any]:
-        f = found_of.get(x["name"])
-        return {**x, "_domain": domain, "app_root": f["app_root"] if f else None}
-
     for s in chosen:
-        layout = site_layout(with_root(s))
+        layout = site_layout({**s, "_domain": domain})
         for shared in layout["shared_paths"]:
-            sharing = [o for o in others if shared in site_layout(with_root(o))["shared_paths"]]
+            sharing = [o for o in others if shared in site_layout({**o, "_domain": domain})["shared_paths"]]
             foreign = sorted(f"{o['name']} ({o['client']})" for o in sharing if o["client"] != s["client"])
             if foreign:
                 raise PlanError(
@@ -595,20 +332,11 @@ def build(
                 "credential_pattern": layout["credential_pattern"],
                 "marker": APP_MARKERS.get(s.get("app") or ""),
                 "pool_user": pool_user(s["name"]),
-                "app_root": layout["data_paths"][0] if not layout["packaged"] else None,
-                "owner": (found_of[s["name"]] or {}).get("owner"),
-                "group": (found_of[s["name"]] or {}).get("group"),
-                "fpm_pool": (found_of[s["name"]] or {}).get("fpm_pool"),
-                # the app configs that name a database server, for the POC's config adjustment (#17 part 3)
-                "db_configs": [{k: d[k] for k in ("config", "kind", "host", "server", "name")}
-                               for d in (found_of[s["name"]] or {}).get("databases") or []],
-                "items": site_items(s, layout, found_of[s["name"]], {**db, "server": db.get("server") or source}
-                                    if db else None, pool_user(s["name"]), source),
             }
         )
     for o in others:
         # what the CMDB says lives on the source but is not part of this POC
-        lay = site_layout(with_root(o))
+        lay = site_layout({**o, "_domain": domain})
         for p in [lay["config"], *lay["data_paths"]]:
             if p and p not in lay["shared_paths"] and not any(x["path"] == p for x in not_copied):
                 not_copied.append({"path": p, "site": o["name"], "copied": False,
@@ -644,7 +372,7 @@ def build(
         # package trees links in the copied data may point into (never tenant data): what the link-target copy may
         # fetch from the source besides data_paths
         "link_target_roots": _minimal_roots(
-            p for s in chosen for p in site_layout(with_root(s))["link_target_roots"]),
+            p for s in chosen for p in site_layout({**s, "_domain": domain})["link_target_roots"]),
         "not_copied": not_copied,
         "tags": ["s4-poc", f"client-{slug(client)}", f"src-{slug(source)}", f"profile-{slug(str(profile.get('name')))}"],
     }

@@ -215,16 +215,6 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def found_not_copied(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every item of the plan's sites that is not copied, with its site and reason (``s4.poc.plan.site_items``)."""
-    rows = []
-    for s in plan.get("sites") or []:
-        for i in s.get("items") or []:
-            if not i.get("copied"):
-                rows.append({"site": s.get("name"), **{k: v for k, v in i.items() if k != "copied"}})
-    return rows
-
-
 def build(
     plan: Mapping[str, Any],
     *,
@@ -267,9 +257,6 @@ def build(
             # copied whole only because it is shared with the same client's sites: issue #13 finding 6
             "data_paths": list(plan.get("data_paths") or []),
             "not_copied": [dict(n) for n in plan.get("not_copied") or []],
-            # what discovery found for each site and the POC does not carry over (TLS files, cron, the source
-            # pool, a database the app's config names elsewhere ...), with the reason: issue #17
-            "found_not_copied": found_not_copied(plan),
             "interop": interop_l,
             "app_upgrades": upgrades,
             "issues": issues,
@@ -344,12 +331,6 @@ asks it (before: the source's distro; after: the profile's, {{ r.profile.distro 
 <table><tr><th>path</th><th>site</th><th>copied</th><th>reason</th></tr>
 {% for n in r.not_copied %}
 <tr><td><code>{{ n.path }}</code></td><td>{{ n.site | default('') }}</td><td>{{ 'yes' if n.copied else 'no' }}</td><td>{{ n.reason }}</td></tr>
-{% endfor %}
-</table>{% endif %}
-{% if r.found_not_copied %}<h3>Found but not copied</h3>
-<table><tr><th>site</th><th>item</th><th>path</th><th>size</th><th>reason</th></tr>
-{% for n in r.found_not_copied %}
-<tr><td>{{ n.site }}</td><td>{{ n.kind }}</td><td>{% if n.path %}<code>{{ n.path }}</code>{% else %}-{% endif %}</td><td>{{ n.size if n.size is not none else '-' }}</td><td>{{ n.reason }}</td></tr>
 {% endfor %}
 </table>{% endif %}
 <h2>Interoperability</h2>

@@ -65,14 +65,10 @@ def poc_plan(hostvars: Any, source: str, site: str | None, in_scope: Any, domain
             hv[str(host)] = {k: _plain(vars_[k]) for k in wanted if k in vars_}
         elif isinstance(vars_.get("s4_poc"), Mapping):
             pocs[str(host)] = {k: _plain(vars_["s4_poc"].get(k)) for k in ("source", "site", "client")}
-    # the source's discovery facts (fact cache of gather_software.yml): app roots, pools, TLS, cron, databases
-    facts = None
-    if source and str(source) in hv:
-        facts = _plain((hostvars[str(source)].get("ansible_facts") or {}).get("s4_software"))
     try:
         return _plan.build(str(source or ""), hv, list(in_scope or []), site=site or None, domain=str(domain),
                            profile=_plain(profile), versions=_plain(versions), webserver=webserver or None,
-                           existing_pocs=pocs, facts=facts)
+                           existing_pocs=pocs)
     except _plan.PlanError as exc:
         raise AnsibleFilterError(str(exc)) from None
 

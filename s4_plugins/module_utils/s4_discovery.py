@@ -238,7 +238,7 @@ class Gatherer(object):
                                    [dict(v, root=self.p(v["root"]) if v.get("root") and self.root not in ("/", "")
                                          else v.get("root")) for v in vhosts],
                                    pools, mod_php, int(self.o["walk_max_depth"]), int(self.o["walk_max_files"]),
-                                   self.deadline, self.root)
+                                   self.deadline)
         if self.root not in ("/", ""):
             warns = [w.replace(self.root.rstrip("/"), "") for w in warns]
         self.warnings.extend(warns)

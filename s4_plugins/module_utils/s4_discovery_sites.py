@@ -4,13 +4,9 @@
 """Sites: vhosts from nginx/apache configs, PHP-FPM pools, bounded docroot walks, web-app and JS-library detection."""
 
 import glob
-import grp
-import hashlib
 import json
 import os
-import pwd
 import re
-import stat
 import time
 
 from ansible_collections.smartt.s4.plugins.module_utils.s4_discovery_components import read_regular
@@ -91,12 +87,10 @@ def parse_nginx_config(text, path):
     for d, _args, children in _walk_nginx(tree):
         if d != "server" or children is None:
             continue
-        names, listen, root, fcgi, loc_root, tls = [], [], None, None, None, []
+        names, listen, root, fcgi, loc_root = [], [], None, None, None
         for cd, cargs, _cchildren in children:
             if cd == "server_name":
                 names.extend(cargs)
-            elif cd in NGINX_TLS and cargs:
-                tls.append({"kind": NGINX_TLS[cd], "directive": cd, "path": cargs[0]})
             elif cd == "listen" and cargs:
                 listen.append(cargs[0])
             elif cd == "root" and cargs:
@@ -110,16 +104,10 @@ def parse_nginx_config(text, path):
                         loc_root = xargs[0]
         servers.append({
             "server": "nginx", "server_names": [x for x in names if x], "listen": listen,
-            "root": (root or loc_root or "").rstrip("/") or None, "fastcgi": fcgi, "config": path, "tls": tls,
+            "root": (root or loc_root or "").rstrip("/") or None, "fastcgi": fcgi, "config": path,
         })
     return servers
 
-
-# TLS file directives (paths only: the files' contents are never read)
-NGINX_TLS = {"ssl_certificate": "certificate", "ssl_certificate_key": "key", "ssl_trusted_certificate": "chain",
-             "ssl_client_certificate": "client-ca"}
-APACHE_TLS = {"sslcertificatefile": "certificate", "sslcertificatekeyfile": "key",
-              "sslcertificatechainfile": "chain", "sslcacertificatefile": "client-ca"}
 
 # ---------------------------------------------------------------------------------------------------------------
 # apache
@@ -162,15 +150,10 @@ def parse_apache_config(text, path):
         fm = _APACHE_FCGI_RE.search(body)
         if fm:
             fcgi = ("unix:" + fm.group(1)) if fm.group(1) else fm.group(2)
-        tls = []
-        for line in body.splitlines():
-            parts = line.strip().split(None, 1)
-            if len(parts) == 2 and parts[0].lower() in APACHE_TLS:
-                tls.append({"kind": APACHE_TLS[parts[0].lower()], "directive": parts[0], "path": _unquote(parts[1])})
         servers.append({
             "server": "httpd" if path.startswith("/etc/httpd/") else "apache2",
             "server_names": [n.split(":")[0] for n in names if n], "listen": [listen],
-            "root": _unquote(roots[0]).rstrip("/") if roots else None, "fastcgi": fcgi, "config": path, "tls": tls,
+            "root": _unquote(roots[0]).rstrip("/") if roots else None, "fastcgi": fcgi, "config": path,
         })
     return servers
 
@@ -196,21 +179,8 @@ def apache_mod_php(root="/"):
 # PHP-FPM pools
 
 
-# a pool/php setting whose name suggests a secret keeps its name, never its value
-SECRET_NAME_RE = re.compile(r"pass|secret|token|key|auth|cred|salt|private|dsn|cookie", re.I)
-_FPM_LIMITS = ("pm", "pm.max_children", "pm.start_servers", "pm.min_spare_servers", "pm.max_spare_servers",
-               "pm.max_requests", "pm.process_idle_timeout", "request_terminate_timeout", "rlimit_files")
-_FPM_PHP_RE = re.compile(r"^(php_admin_value|php_admin_flag|php_value|php_flag)\[([A-Za-z0-9_.]{1,128})\]$")
-FPM_MAX_PHP_SETTINGS = 100
-# a value that carries a credential whatever the setting's name (sendmail_path = ... --password=x, a DSN with user:pass@)
-SECRET_VALUE_RE = re.compile(r"(?i)(pass(word|wd)?|secret|token|api[_-]?key)\s*[=:]|://[^/\s:@]+:[^@\s]+@")
-
-
 def parse_fpm_pool(text, path):
-    """Pools of one php-fpm pool file: [{pool, listen, user, version, config}] plus what a POC needs to rebuild
-    the pool (kept out of the base keys when absent): group, limits (pm.*), open_basedir and php settings
-    (``php``: {"php_admin_value[memory_limit]": "256M"}; a setting whose name suggests a secret is listed in
-    ``redacted`` with no value; env[...] lines are never recorded)."""
+    """Pools of one php-fpm pool file: [{pool, listen, user, version, config}]."""
     pools = []
     cur = None
     m = re.search(r"/php/(\d+\.\d+)/fpm/|/php(\d)(\d+)/php-fpm\.d/", path)
@@ -234,24 +204,6 @@ def parse_fpm_pool(text, path):
             cur["listen"] = v
         elif k == "user":
             cur["user"] = v
-        elif k == "group":
-            cur["group"] = v[:64]
-        elif k in _FPM_LIMITS:
-            cur.setdefault("limits", {})[k] = v[:64]
-        else:
-            m = _FPM_PHP_RE.match(k)
-            if not m:
-                continue
-            if SECRET_NAME_RE.search(m.group(2)) or SECRET_VALUE_RE.search(v):
-                red = cur.setdefault("redacted", [])
-                if k not in red:
-                    red.append(k)
-                continue
-            if m.group(2) == "open_basedir":
-                cur["open_basedir"] = [x for x in v.split(":") if x][:50]
-            php = cur.setdefault("php", {})
-            if len(php) < FPM_MAX_PHP_SETTINGS:
-                php[k] = v[:512]
     for p in pools:
         if p["listen"] and p["version"]:
             p["listen"] = p["listen"].replace("$pool", p["pool"])
@@ -789,428 +741,6 @@ def walk_docroot(docroot, max_depth, max_files, deadline):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# what a site is beyond its docroot (issue #17): application root, owner, PHP-FPM pool, TLS files, cron, databases.
-# Paths and names only: no file content that may hold a secret (keys, cron lines, passwords) reaches the facts.
-
-# an application root is looked for above the docroot only inside these trees (plus the owner's home), never at
-# or above their top: /srv/www/x/public -> /srv/www/x, never /srv
-SITE_ROOTS = ("/srv", "/var/www")
-APP_ROOT_MARKERS = ("composer.json", "artisan", ".env", "wp-config.php", "app/etc/env.php", "package.json")
-APP_ROOT_MAX_UP = 3
-UNIX_NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
-CRON_SPOOLS = ("/var/spool/cron/crontabs", "/var/spool/cron")
-CRON_D = "/etc/cron.d"
-CRON_FILE_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
-CRON_MAX_FILES = 200
-CRON_MAX_BYTES = 65536
-CONFIG_MAX_BYTES = 262144
-DB_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$|^[0-9A-Fa-f:.]{2,45}$")
-DB_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_$-]{0,63}$")
-DB_ENGINE_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
-
-
-def safe_abs_path(path):
-    """Whether ``path`` is a plain absolute path: no control characters, no '.'/'..'/empty components."""
-    if not isinstance(path, str) or not path.startswith("/") or len(path) > 4096:
-        return False
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
-        return False
-    return path == "/" or all(x not in ("", ".", "..") for x in path[1:].split("/"))
-
-
-def _plain_file_below(top, rel):
-    """Whether ``top/rel`` is a regular file reached without any symlink below ``top``."""
-    cur = top
-    parts = rel.split("/")
-    st_ = None
-    for i, part in enumerate(parts):
-        cur = os.path.join(cur, part)
-        try:
-            st_ = os.lstat(cur)
-        except OSError:
-            return False
-        if stat.S_ISLNK(st_.st_mode) or (i < len(parts) - 1 and not stat.S_ISDIR(st_.st_mode)):
-            return False
-    return st_ is not None and stat.S_ISREG(st_.st_mode)
-
-
-def _listing(d):
-    try:
-        return set(os.listdir(d))
-    except OSError:
-        return set()
-
-
-def app_root_markers(d):
-    names = _listing(d)  # one listing instead of a stat per marker
-    return [m for m in APP_ROOT_MARKERS if m.split("/")[0] in names and _plain_file_below(d, m)]
-
-
-def find_app_root(docroot, bounds):
-    """(app_root, markers, note): the highest directory at most APP_ROOT_MAX_UP levels above ``docroot`` (or the
-    docroot) holding an application marker (composer.json, artisan, .env ...). The walk up stops at a symlink, at
-    a directory of another owner than the docroot's and below the top of the tree in ``bounds`` that holds the
-    docroot (/srv, /var/www, the owner's home): a tenant cannot make another tenant's or root's directory its app
-    root. ``note`` says why the walk stopped early (None when nothing stopped it)."""
-    d = os.path.normpath(docroot)
-    try:
-        st0 = os.lstat(d)
-    except OSError as exc:
-        return d, [], "docroot unreadable: %s" % (exc.strerror or exc)
-    if stat.S_ISLNK(st0.st_mode):
-        return d, [], "docroot is a symlink: no app root searched above it"
-    if not stat.S_ISDIR(st0.st_mode):
-        return d, [], "docroot is not a directory"
-    tops = [b.rstrip("/") for b in bounds if b and b.rstrip("/") and d.startswith(b.rstrip("/") + "/")]
-    if not tops:
-        return d, app_root_markers(d), "docroot outside the site trees: no app root searched above it"
-    top = max(tops, key=len)
-    best, best_markers, note = d, app_root_markers(d), None
-    cur = d
-    for _i in range(APP_ROOT_MAX_UP):
-        parent = os.path.dirname(cur)
-        if not parent.startswith(top + "/"):
-            break
-        try:
-            pst = os.lstat(parent)
-        except OSError as exc:
-            note = "%s unreadable: %s" % (parent, exc.strerror or exc)
-            break
-        if stat.S_ISLNK(pst.st_mode) or not stat.S_ISDIR(pst.st_mode):
-            note = "%s is a symlink or not a directory: not searched above it" % parent
-            break
-        if pst.st_uid != st0.st_uid:
-            if app_root_markers(parent):  # an app root refused (a plain /srv/www owned by root is not news)
-                note = "%s is owned by uid %d, not by the docroot's owner (uid %d): not an app root" % (
-                    parent, pst.st_uid, st0.st_uid)
-            break
-        found = app_root_markers(parent)
-        if found:
-            best, best_markers = parent, found
-        cur = parent
-    return best, best_markers, note
-
-
-def owner_of(path):
-    """{owner, group, uid, gid, flags} of ``path`` (not following a final symlink). A name that does not resolve
-    or is not a plain user/group name stays the bare number and is flagged."""
-    try:
-        st_ = os.lstat(path)
-    except OSError as exc:
-        return {"owner": None, "group": None, "uid": None, "gid": None,
-                "flags": ["owner unreadable: %s" % (exc.strerror or exc)]}
-    flags = []
-    try:
-        owner = pwd.getpwuid(st_.st_uid).pw_name
-    except KeyError:
-        owner = None
-        flags.append("owner uid %d has no user name" % st_.st_uid)
-    if owner is not None and not UNIX_NAME_RE.match(owner):
-        owner = None
-        flags.append("owner uid %d: user name is not a plain name (not recorded)" % st_.st_uid)
-    try:
-        group = grp.getgrgid(st_.st_gid).gr_name
-    except KeyError:
-        group = None
-        flags.append("group gid %d has no group name" % st_.st_gid)
-    if group is not None and not UNIX_NAME_RE.match(group):
-        group = None
-        flags.append("group gid %d: group name is not a plain name (not recorded)" % st_.st_gid)
-    return {"owner": owner if owner is not None else st_.st_uid, "group": group if group is not None else st_.st_gid,
-            "uid": st_.st_uid, "gid": st_.st_gid, "flags": flags}
-
-
-def home_of(uid):
-    """The home directory of ``uid`` when it is a plain absolute path below / (never / itself), else None."""
-    try:
-        home = pwd.getpwuid(uid).pw_dir
-    except KeyError:
-        return None
-    home = os.path.normpath(home or "")
-    if not safe_abs_path(home) or home in ("/", "/root", "/nonexistent") or home.count("/") < 2:
-        return None
-    return home
-
-
-def fpm_pool_facts(pool):
-    """The pool settings a POC needs (user, group, listen, limits, open_basedir, php settings; secrets redacted)."""
-    if not pool:
-        return None
-    out = {}
-    for k in ("pool", "config", "version", "listen", "limits", "open_basedir", "php", "redacted"):
-        if pool.get(k) is not None:
-            out[k] = pool[k]
-    flags = []
-    for k in ("user", "group"):
-        v = pool.get(k)
-        if v is None or UNIX_NAME_RE.match(v):
-            out[k] = v
-        else:
-            out[k] = None
-            flags.append("pool %s is not a plain name (not recorded)" % k)
-    if flags:
-        out["flags"] = flags
-    return out
-
-
-def tls_files(vhosts, p=lambda x: x):
-    """TLS file paths named by the vhosts (never the contents) and whether each exists."""
-    out, seen = [], set()
-    for v in vhosts:
-        for t in v.get("tls") or []:
-            path = t.get("path")
-            key = (t.get("kind"), path)
-            if key in seen:
-                continue
-            seen.add(key)
-            e = {"kind": t.get("kind"), "directive": t.get("directive"), "config": v.get("config")}
-            if safe_abs_path(path) and "$" not in path:
-                e["path"] = path
-                e["exists"] = os.path.isfile(p(path))
-            else:
-                e["path"] = None
-                e["refused"] = "not a plain absolute path (variables, '..' or control characters)"
-            out.append(e)
-    return out
-
-
-def _read_bytes(path, limit, within=None):
-    try:
-        return read_regular(path, limit + 1, within)
-    except OSError:
-        return None
-
-
-def _names_path(line, paths):
-    """Whether ``line`` names one of ``paths`` as a whole path (/srv/www/shop, /srv/www/shop/x; not /srv/www/shop2)."""
-    for path in paths:
-        i = line.find(path)
-        while i >= 0:
-            end = i + len(path)
-            if end == len(line) or line[end] in "/ \t;'\"":
-                return True
-            i = line.find(path, i + 1)
-    return False
-
-
-def _entries(data):
-    """The entry lines of a crontab (no blank or comment lines)."""
-    return [x for x in data.decode("utf-8", "replace").splitlines() if x.strip() and not x.lstrip().startswith("#")]
-
-
-def load_cron_d(p=lambda x: x, warnings=None):
-    """[(path, bytes, entry lines)] of the /etc/cron.d files (plain names, regular files, bounded): read once per gathering."""
-    try:
-        entries = sorted(os.listdir(p(CRON_D)))
-    except OSError:
-        return []
-    out = []
-    for n in entries[:CRON_MAX_FILES]:
-        if not CRON_FILE_RE.match(n):
-            if warnings is not None and not n.startswith("."):
-                warnings.append("cron.d file name %r is not a plain name: not read" % n[:100])
-            continue
-        data = _read_bytes(p(CRON_D + "/" + n), CRON_MAX_BYTES)
-        if data is not None:
-            out.append((CRON_D + "/" + n, data[:CRON_MAX_BYTES], _entries(data[:CRON_MAX_BYTES])))
-    if len(entries) > CRON_MAX_FILES and warnings is not None:
-        warnings.append("%s holds %d files: only the first %d read" % (CRON_D, len(entries), CRON_MAX_FILES))
-    return out
-
-
-def cron_sources(owner, paths, p=lambda x: x, warnings=None, cron_d=None):
-    """The site user's crontab and the /etc/cron.d files whose entries name one of ``paths``:
-    [{source, path, lines, size, sha256}] -- never the lines themselves (they often hold tokens).
-    ``cron_d``: the files of load_cron_d when the caller read them already (one read for all sites)."""
-    out = []
-    if isinstance(owner, str):
-        for spool in CRON_SPOOLS:
-            f = spool + "/" + owner
-            data = _read_bytes(p(f), CRON_MAX_BYTES)
-            if data is None:
-                continue
-            e = {"source": "crontab", "path": f, "lines": len(_entries(data[:CRON_MAX_BYTES])), "size": len(data[:CRON_MAX_BYTES]),
-                 "sha256": hashlib.sha256(data[:CRON_MAX_BYTES]).hexdigest()}
-            if len(data) > CRON_MAX_BYTES:
-                e["truncated"] = True
-            out.append(e)
-            break
-    paths = sorted(set(x.rstrip("/") for x in paths if x and x.rstrip("/")))
-    if not paths:
-        return out
-    for path, data, lines in (load_cron_d(p, warnings) if cron_d is None else cron_d):
-        hits = [x for x in lines if _names_path(x, paths)]
-        if hits:
-            out.append({"source": "cron.d", "path": path, "lines": len(hits), "size": len(data),
-                        "sha256": hashlib.sha256(data).hexdigest()})
-    return out
-
-
-# application config files that name the database server: (path relative to the app root, kind)
-DB_CONFIGS = (
-    (".env", "env"), ("wp-config.php", "wordpress"), ("app/etc/env.php", "magento"), ("configuration.php", "joomla"),
-    ("sites/default/settings.php", "drupal"), ("web/sites/default/settings.php", "drupal"),
-    ("config/config.inc.php", "roundcube"),
-)
-_PHP_STR = r"""['"]([^'"\n]{0,300})['"]"""
-
-
-def _env_values(text):
-    vals = {}
-    for line in text.splitlines():
-        s = line.strip()
-        if s.startswith("export "):
-            s = s[7:].lstrip()
-        if not s or s.startswith("#") or "=" not in s:
-            continue
-        k, _, v = s.partition("=")
-        k = k.strip()
-        if k in ("DB_HOST", "DB_PORT", "DB_DATABASE", "DB_CONNECTION", "DATABASE_URL"):
-            v = v.strip()
-            if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-                v = v[1:-1]
-            vals[k] = v
-    return vals
-
-
-def _from_url(url):
-    """(engine, host, port, name) of a DSN URL (mysql://user:pass@host:3306/db): never the user or password."""
-    try:
-        from urllib.parse import urlsplit
-        u = urlsplit(url)
-        return (u.scheme.split("+")[0] or None, u.hostname, str(u.port) if u.port else None,
-                u.path.lstrip("/").split("?")[0] or None)
-    except ValueError:
-        return None, None, None, None
-
-
-def parse_db_config(kind, text):
-    """{engine, host, port, name} (raw values, None when absent) from one app config; never user or password."""
-    engine = host = port = name = None
-    if kind == "env":
-        v = _env_values(text)
-        if v.get("DATABASE_URL"):
-            engine, host, port, name = _from_url(v["DATABASE_URL"])
-        engine = v.get("DB_CONNECTION") or engine
-        host, port, name = v.get("DB_HOST") or host, v.get("DB_PORT") or port, v.get("DB_DATABASE") or name
-    elif kind == "wordpress":
-        m = re.search(r"define\(\s*['\"]DB_HOST['\"]\s*,\s*" + _PHP_STR, text)
-        host = m.group(1) if m else None
-        m = re.search(r"define\(\s*['\"]DB_NAME['\"]\s*,\s*" + _PHP_STR, text)
-        name, engine = (m.group(1) if m else None), "mysql"
-    elif kind in ("magento", "drupal"):
-        m = re.search(r"['\"]host['\"]\s*=>\s*" + _PHP_STR, text)
-        host = m.group(1) if m else None
-        m = re.search(r"['\"](?:dbname|database)['\"]\s*=>\s*" + _PHP_STR, text)
-        name = m.group(1) if m else None
-        m = re.search(r"['\"](?:port)['\"]\s*=>\s*['\"]?(\d{1,5})", text)
-        port = m.group(1) if m else None
-        m = re.search(r"['\"]driver['\"]\s*=>\s*" + _PHP_STR, text)
-        engine = (m.group(1) if m else None) or ("mysql" if kind == "magento" else None)
-    elif kind == "joomla":
-        for var in ("host", "db", "dbtype"):
-            m = re.search(r"public\s+\$%s\s*=\s*%s" % (var, _PHP_STR), text)
-            val = m.group(1) if m else None
-            if var == "host":
-                host = val
-            elif var == "db":
-                name = val
-            else:
-                engine = val
-    elif kind == "roundcube":
-        m = re.search(r"\$config\[['\"]db_dsnw['\"]\]\s*=\s*" + _PHP_STR, text)
-        if m:
-            engine, host, port, name = _from_url(m.group(1))
-    return {"engine": engine, "host": host, "port": port, "name": name}
-
-
-def _db_entry(path, kind, raw):
-    """The facts of one config's database: host/port/name/engine validated; what fails is left out and flagged."""
-    host, port, socket_path, flags = raw.get("host"), raw.get("port"), None, []
-    if host and host.count(":") == 1:
-        host, _, rest = host.partition(":")
-        if rest.startswith("/"):
-            socket_path = rest
-        elif rest.isdigit():
-            port = port or rest
-    if host and host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    e = {"config": path, "kind": kind}
-    if host and DB_HOST_RE.match(host):
-        e["host"] = host
-    else:
-        e["host"] = None
-        flags.append("database host is not a host name or address (not recorded)" if host else "no database host")
-    e["port"] = int(port) if port and str(port).isdigit() and 0 < int(port) < 65536 else None
-    if socket_path:
-        e["socket"] = socket_path if safe_abs_path(socket_path) else None
-    name, engine = raw.get("name"), raw.get("engine")
-    e["name"] = name if name and DB_NAME_RE.match(name) else None
-    if name and e["name"] is None:
-        flags.append("database name is not a plain name (not recorded)")
-    e["engine"] = engine.lower() if engine and DB_ENGINE_RE.match(engine.lower()) else None
-    if flags:
-        e["flags"] = flags
-    return e
-
-
-def site_databases(dirs, app_root, shown=lambda x: x):
-    """Database servers named by the app's config files in ``dirs`` (app root, docroot): host names/addresses,
-    port, database name and engine only -- never a user name or password."""
-    out, seen = [], set()
-    for d in dirs:
-        names = _listing(d)
-        for rel, kind in DB_CONFIGS:
-            path = os.path.join(d, rel)
-            if path in seen or rel.split("/")[0] not in names or not _plain_file_below(d, rel):
-                continue
-            seen.add(path)
-            data = _read_bytes(path, CONFIG_MAX_BYTES, within=app_root)
-            if data is None:
-                continue
-            raw = parse_db_config(kind, data[:CONFIG_MAX_BYTES].decode("utf-8", "replace"))
-            if raw.get("host") or raw.get("name"):
-                out.append(_db_entry(shown(path), kind, raw))
-    return out
-
-
-def site_details(docroot, vhosts, pool, root="/", cron_d=None):
-    """app_root, owner, FPM pool, TLS, cron and databases of one site (paths shown as on the host);
-    returns (details, warnings). ``cron_d``: load_cron_d's files, read once for all sites."""
-    def p(x):
-        return x if root in ("/", "") else os.path.join(root, x.lstrip("/"))
-
-    def shown(x):
-        return x if root in ("/", "") else "/" + os.path.relpath(x, root)
-
-    warnings = []
-    try:
-        uid = os.lstat(docroot).st_uid
-    except OSError:
-        uid = None
-    bounds = [p(b) for b in SITE_ROOTS]
-    home = home_of(uid) if uid not in (None, 0) else None
-    if home:
-        bounds.append(p(home))
-    app_root, markers, note = find_app_root(docroot, bounds)
-    own = owner_of(app_root)
-    details = {
-        "app_root": shown(app_root), "app_root_markers": markers,
-        "owner": own["owner"], "group": own["group"], "owner_uid": own["uid"], "owner_gid": own["gid"],
-        "fpm_pool": fpm_pool_facts(pool), "tls": tls_files(vhosts, p),
-    }
-    if note:
-        details["app_root_note"] = note.replace(root.rstrip("/"), "") if root not in ("/", "") else note
-    if own["flags"]:
-        details["owner_flags"] = own["flags"]
-    paths = [shown(app_root), shown(os.path.normpath(docroot))]
-    details["cron"] = cron_sources(own["owner"], paths, p, warnings, cron_d)
-    dirs = [app_root] + ([os.path.normpath(docroot)] if os.path.normpath(docroot) != app_root else [])
-    details["databases"] = site_databases(dirs, app_root, shown)
-    return details, warnings
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # putting sites together
 
 
@@ -1253,28 +783,12 @@ def match_vhost(site, vhosts):
     return None
 
 
-def site_vhosts(site, vhosts, first):
-    """Every vhost of a site (its :80 and :443 blocks): ``first`` plus those with the same docroot or a name of it."""
-    out = [first] if first is not None else []
-    docroot = os.path.normpath(site["docroot"])
-    names = ({site.get("domain")} | set(site.get("aliases") or [])) - {None, "", "_"}
-    for v in vhosts:
-        if v is first:
-            continue
-        if (v.get("root") and os.path.normpath(v["root"]) == docroot) or (names & set(v.get("server_names") or [])):
-            out.append(v)
-    return out
-
-
-def build_sites(cmdb_sites, vhosts, pools, mod_php_version, max_depth, max_files, deadline, root="/"):
-    """Sites for the facts: every CMDB site plus every vhost with a docroot not covered by one.
-
-    ``root``: the tree the (already joined) paths live in (tests); paths in the details are shown without it."""
+def build_sites(cmdb_sites, vhosts, pools, mod_php_version, max_depth, max_files, deadline):
+    """Sites for the facts: every CMDB site plus every vhost with a docroot not covered by one."""
     pools_idx = _fpm_index(pools)
     sites = []
     warnings = []
     used = set()
-    cron_d = None
     entries = []
     for s in cmdb_sites or []:
         v = match_vhost(s, vhosts)
@@ -1306,18 +820,6 @@ def build_sites(cmdb_sites, vhosts, pools, mod_php_version, max_depth, max_files
         }
         if s.get("app"):
             site["app_hint"] = s["app"]
-        if time.time() > deadline:
-            site["details"] = None
-            warnings.append("site %s: app root, owner, pool, TLS, cron and databases not gathered (time budget "
-                            "exhausted)" % s["name"])
-        else:
-            pool = pools_idx.get(normalise_listen(v.get("fastcgi"))) if v is not None and v.get("fastcgi") else None
-            if cron_d is None:
-                cron_d = load_cron_d(lambda x: x if root in ("/", "") else os.path.join(root, x.lstrip("/")),
-                                     warnings)
-            details, warns = site_details(s["docroot"], site_vhosts(s, vhosts, v), pool, root, cron_d)
-            site.update(details)
-            warnings.extend("site %s: %s" % (s["name"], w) for w in warns)
         if walk["truncated"]:
             warnings.append("site %s: walk truncated (%d files seen)" % (s["name"], walk["files"]))
         sites.append(site)

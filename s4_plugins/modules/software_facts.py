@@ -31,12 +31,6 @@ description:
     O(time_budget); what was skipped is reported per site. Tenant files are opened as regular files only (no
     FIFO or device, no final symlink, nothing resolving outside the app's tree), and a docroot that a tenant's
     symlink leads into another user's tree is not walked.
-  - "Each site also gets its application root (the directory above the docroot holding composer.json, artisan,
-    .env, wp-config.php, app/etc/env.php or package.json, at most 3 levels up, never through a symlink, never a
-    directory of another owner, never at or above /srv, /var/www or the owner's home), its owner and group, its
-    PHP-FPM pool settings (secret-named values left out), the TLS file paths its vhosts name (never the files),
-    its cron sources (the owner's crontab and the /etc/cron.d files naming its paths - path, line count and
-    sha256, never the lines) and the database host its app config names (never a user or password)."
   - Problems that do not stop the gathering (unreadable package database, missing docroot, hanging binary)
     are listed in C(warnings).
 author: S4 toolkit
@@ -158,18 +152,6 @@ ansible_facts:
             apps: [{product: wordpress, version: 5.7.14, path: /srv/www/acme-blog, evidence: wp-includes/version.php}]
             libraries: [{product: jquery, version: 3.5.1, path: /srv/www/acme-blog/wp-includes/js/jquery/jquery.js}]
             walk: {files: 1520, dirs: 120, truncated: false, skipped: []}
-            app_root: /srv/www/acme-blog
-            app_root_markers: [wp-config.php]
-            owner: acme
-            group: acme
-            owner_uid: 1001
-            owner_gid: 1001
-            fpm_pool: {pool: acme, config: /etc/php/7.4/fpm/pool.d/acme.conf, user: acme, group: acme,
-                       listen: /run/php/php7.4-fpm-acme.sock, limits: {pm: ondemand}}
-            tls: [{kind: key, directive: ssl_certificate_key, path: /etc/ssl/private/acme.key, exists: true}]
-            cron: [{source: crontab, path: /var/spool/cron/crontabs/acme, lines: 2, size: 120, sha256: "9f86..."}]
-            databases: [{config: /srv/www/acme-blog/wp-config.php, kind: wordpress, host: localhost, port: null,
-                         name: acme_wp, engine: mysql}]
         warnings:
           - "binary /home/evil/bin/php not executed (owner uid 12345; file owned by uid 12345, not root);
             version 8.1.2 read (elf-strings)"
