@@ -1,0 +1,407 @@
+"""``scripts/lab up --fleet N`` / ``down --fleet`` / ``status --fleet``: the fleet lab on podman (docs/LAB.md).
+
+Cheap per host: a few shared images ("flavours", ``localhost/s4fleet/flavour-<name>:<hash>``) made once from the
+lab's existing images (never rebuilt here) with their heavy daemons disabled and a pool of app trees, front-end
+libraries and rolled-back packages under ``/usr/local/share/s4fleet``; then per host only a small overlay at first
+boot (host key, client key, a generated script copying its sites out of the pool, its client data, its rolled-back
+packages). The lab's own containers (``s4lab-*``) are never touched: fleet containers are ``s4fleet-*`` on the
+fleet's network (``s4fleet``, 10.89.41.0/24).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shlex
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from s4.lab import fleet, hostimages, images, keys, topology
+
+Log = Callable[[str], None]
+LABEL_FLEET = "s4fleet.fleet"
+LABEL_PLAN = "s4fleet.plan"
+CACHE = topology.STATE_DIR / "cache" / "fleet"
+KEY_DIR = topology.SSH_DIR / "fleet"
+KNOWN_HOSTS = topology.SSH_DIR / "fleet_known_hosts"
+BUILD_PREFIX = "s4fleet-build-"
+SSH_TIMEOUT = 120.0
+WORKERS = 4
+# packages rolled back to the suite's point release on "behind" hosts, when the suite's updates changed them
+BEHIND_CANDIDATES = ("openssl", "libssl1.1", "libssl3", "libssl3t64", "curl", "libcurl4", "libcurl4t64", "sudo",
+                     "rsync", "less", "gnupg", "gpgv", "tzdata", "libc6", "libc-bin", "systemd", "libsystemd0",
+                     "libudev1", "openssh-server", "openssh-client", "openssh-sftp-server", "python3.11",
+                     "libpython3.11-minimal", "libpython3.11-stdlib", "python3.11-minimal")
+
+
+class FleetError(RuntimeError):
+    """A problem the operator must fix; the message says what."""
+
+
+def _podman(*args: str, check: bool = True, stdin: bytes | None = None, timeout: int = 900) -> str:
+    res = subprocess.run(["podman", *args], input=stdin, capture_output=True, timeout=timeout, check=False)
+    if check and res.returncode != 0:
+        raise FleetError(f"podman {' '.join(args[:2])} failed: {res.stderr.decode(errors='replace').strip()[-2000:]}")
+    return res.stdout.decode(errors="replace")
+
+
+def _digest(obj: object) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _image_id(ref: str) -> str:
+    if not images.image_exists(ref):
+        raise FleetError(f"lab image {ref} is missing: run scripts/lab images (the fleet reuses the lab's images)")
+    return _podman("image", "inspect", "--format", "{{.Id}}", ref).strip()
+
+
+# ---------------------------------------------------------------------------------------------------- the pool
+def _extract(image: str, path: str, dest: Path) -> None:
+    """Copy ``path`` out of a lab image into ``dest`` (a throw-away container that never runs)."""
+    name = f"{BUILD_PREFIX}x-{_digest([image, path])}"
+    _podman("rm", "-f", name, check=False)
+    _podman("create", "--name", name, "--network", "none", image, "true")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _podman("cp", f"{name}:{path}", str(dest))
+    finally:
+        _podman("rm", "-f", name, check=False)
+
+
+def _behind_script(suite: str) -> str:
+    cands = " ".join(BEHIND_CANDIDATES)
+    return f"""set -eu
+apt-get update -q >/dev/null
+cd /out
+for p in {cands}; do
+  inst=$(dpkg-query -W -f='${{Version}}' "$p" 2>/dev/null) || continue
+  old=$(apt-cache madison "$p" | awk -F'|' '$3 ~ / {suite}\\/main / {{gsub(/ /, "", $2); print $2; exit}}')
+  [ -n "$old" ] || continue
+  if dpkg --compare-versions "$old" lt "$inst"; then apt-get download -q "$p=$old" >/dev/null && echo "$p $old < $inst"; fi
+done
+"""
+
+
+def stage_pool(suites: set[str], *, log: Log = print) -> Path:
+    """Assemble the pool on the controller (cached): app trees, libraries, the Node runtime, rolled-back debs."""
+    pool = CACHE / "pool"
+    for kind, (image, path, _sub) in fleet.APPS.items():
+        dest = pool / "apps" / kind
+        if not dest.exists():
+            log(f"  fleet pool: app tree {kind} from {image}:{path}")
+            _extract(f"{topology.IMAGE_REPO}/{image}:latest", path, dest)
+    hostimages.ASSET_CACHE.mkdir(parents=True, exist_ok=True)
+    for lib, versions in fleet.LIBS.items():
+        for v in versions:
+            dest = pool / "libs" / f"{lib}-{v}"
+            if dest.exists():
+                continue
+            tgz = hostimages._npm_asset(f"{lib}@{v}", hostimages.ASSET_CACHE)  # the lab's one npm fetcher
+            with tempfile.TemporaryDirectory(prefix="s4fleet-lib-") as tmp, tarfile.open(tgz) as tf:
+                tf.extractall(tmp, filter="data")
+                shutil.move(str(Path(tmp) / "package"), dest)
+    node = CACHE / "node" / Path(fleet.NODE_DIR).name
+    if not node.exists():
+        log("  fleet pool: Node.js runtime from the globex lab image")
+        _extract(f"{topology.IMAGE_REPO}/host-mvps-globex-01:latest", fleet.NODE_DIR, node)
+    for suite in sorted(suites):
+        dest = pool / "behind" / suite
+        if (dest / ".done").exists():
+            continue
+        log(f"  fleet pool: point-release packages of {suite} (missing updates)")
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        name = f"{BUILD_PREFIX}behind-{suite}"
+        _podman("rm", "-f", name, check=False)
+        try:
+            out = _podman("run", "--name", name, "--network", "podman", "-v", f"{dest}:/out:z",
+                          f"{topology.IMAGE_REPO}/base-{suite}:latest", "bash", "-c", _behind_script(suite))
+        finally:
+            _podman("rm", "-f", name, check=False)
+        (dest / "versions.txt").write_text(out)
+        (dest / ".done").write_text("")
+    return pool
+
+
+def pool_digest(pool: Path) -> str:
+    """Names and sizes of the pool's files (a changed pool rebuilds the flavours)."""
+    entries = sorted((str(p.relative_to(pool)), p.lstat().st_size) for p in pool.rglob("*"))
+    return _digest(entries)
+
+
+# ----------------------------------------------------------------------------------------------------- flavours
+def _flavour_script(f: fleet.Flavour) -> str:
+    lines = ["set -eu", f"mkdir -p {fleet.POOL}", f"cp -a /mnt/pool/. {fleet.POOL}/"]
+    for unit in f.disable:
+        lines.append(f"systemctl disable {shlex.quote(unit)} >/dev/null 2>&1 || true")
+        lines.append(f"systemctl mask {shlex.quote(unit)} >/dev/null 2>&1")
+    if f.node:
+        lines.append(f"[ -d {fleet.NODE_DIR} ] || cp -a /mnt/node {fleet.NODE_DIR}")
+    # fewer idle workers (memory per host): one process pool per web server instead of the defaults
+    lines += [
+        "for c in /etc/apache2/mods-available/mpm_*.conf; do [ -f \"$c\" ] && "
+        "sed -i -E 's/^(\\s*StartServers\\s+).*/\\11/; s/^(\\s*MinSpareServers\\s+).*/\\11/; "
+        "s/^(\\s*MaxSpareServers\\s+).*/\\12/' \"$c\"; done",
+        "[ -f /etc/nginx/nginx.conf ] && sed -i -E 's/^worker_processes .*/worker_processes 1;/' "
+        "/etc/nginx/nginx.conf || true",
+        "rm -f /etc/ssh/ssh_host_* /root/.ssh/authorized_keys",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def flavour_ref(f: fleet.Flavour, pool_hash: str) -> str:
+    src = _image_id(f"{topology.IMAGE_REPO}/{f.source}:latest")
+    return f"{fleet.IMAGE_REPO}/flavour-{f.name}:" + _digest(
+        {"src": src, "pool": pool_hash, "flavour": asdict(f), "script": _flavour_script(f), "v": 1})
+
+
+def build_flavour(f: fleet.Flavour, pool: Path, pool_hash: str, *, log: Log = print) -> str:
+    ref = flavour_ref(f, pool_hash)
+    if images.image_exists(ref):
+        return ref
+    started = time.monotonic()
+    name = BUILD_PREFIX + f.name
+    _podman("rm", "-f", name, check=False)
+    node = CACHE / "node" / Path(fleet.NODE_DIR).name
+    try:
+        _podman("run", "--name", name, "--network", "none", "-v", f"{pool}:/mnt/pool:ro,z", "-v", f"{node}:/mnt/node:ro,z",
+                f"{topology.IMAGE_REPO}/{f.source}:latest", "bash", "-c", _flavour_script(f))
+        _podman("commit", "-q", "--change", "CMD=/sbin/init", "--change", "STOPSIGNAL=SIGRTMIN+3",
+                "--change", f"LABEL {LABEL_FLEET}=1", name, ref)
+    finally:
+        _podman("rm", "-f", name, check=False)
+    log(f"  flavour {f.name}: built {ref.rsplit(':', 1)[1]} from {f.source} in {time.monotonic() - started:.0f}s")
+    return ref
+
+
+# ----------------------------------------------------------------------------------------- per-host overlay
+def apply_script(h: fleet.FleetHost) -> str:
+    """The host's first-boot script: its sites copied out of the pool, client data, rolled-back packages.
+
+    Every value comes from the generator and passed s4/names.py's patterns; it is still quoted."""
+    q = shlex.quote
+    pool = fleet.POOL
+    lines = ["set -eu", f"[ \"$(cat /etc/s4fleet-applied 2>/dev/null)\" = {q(h.digest())} ] && exit 0"]
+    if h.behind:
+        lines.append(f"ls {pool}/behind/{q(h.suite)}/*.deb >/dev/null 2>&1 && "
+                     f"dpkg -i --force-downgrade {pool}/behind/{q(h.suite)}/*.deb >/dev/null 2>&1 || true")
+    if fleet.FLAVOUR_BY_NAME[h.flavour].node and not h.node:
+        lines.append(f"rm -rf {fleet.NODE_DIR}")
+    for s in h.sites:
+        src = f"{pool}/apps/{q(s.app)}"
+        lines += [f"rm -rf {q(s.root)}", "mkdir -p /srv/www", f"cp -a {src} {q(s.root)}", f"mkdir -p {q(s.docroot)}"]
+        for lib, version in s.libs:
+            lines.append(f"mkdir -p {q(s.docroot + '/vendor')} && "
+                         f"cp -a {pool}/libs/{q(lib + '-' + version)} {q(s.docroot + '/vendor/' + lib)}")
+        # small client data: files of a few KiB generated from the site's seed (same seed => same bytes)
+        lines.append(
+            "python3 -c 'import os,random,sys; r=random.Random(int(sys.argv[2])); d=sys.argv[1]; "
+            "os.makedirs(d, exist_ok=True)\n"
+            "for k in range(int(sys.argv[3])):\n"
+            " open(os.path.join(d, \"upload-%03d.bin\" % k), \"wb\").write(r.randbytes(r.randint(512, 16384)))' "
+            f"{q(s.root + '/uploads')} {s.seed} {s.uploads}"
+        )
+    lines.append(f"echo {q(h.digest())} > /etc/s4fleet-applied")
+    return "\n".join(lines) + "\n"
+
+
+def _keygen(host: str) -> Path:
+    key = KEY_DIR / host / "ssh_host_ed25519_key"
+    if not (key.exists() and key.with_suffix(".pub").exists()):
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.unlink(missing_ok=True)
+        key.with_suffix(".pub").unlink(missing_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{host}", "-f", str(key)],
+                       check=True)
+    return key
+
+
+def write_known_hosts(hosts: list[fleet.FleetHost]) -> None:
+    lines = []
+    for h in hosts:
+        kind, key = _keygen(h.name).with_suffix(".pub").read_text().split()[:2]
+        lines.append(f"{h.address},{h.name} {kind} {key}")
+    KNOWN_HOSTS.write_text("\n".join(lines) + "\n")
+
+
+def _overlay_tar(h: fleet.FleetHost) -> bytes:
+    key = _keygen(h.name)
+    files = [
+        ("etc/ssh/ssh_host_ed25519_key", key.read_bytes(), 0o600),
+        ("etc/ssh/ssh_host_ed25519_key.pub", key.with_suffix(".pub").read_bytes(), 0o644),
+        ("root/.ssh/authorized_keys", topology.SSH_KEY.with_suffix(".pub").read_bytes(), 0o600),
+        ("root/s4fleet-apply.sh", apply_script(h).encode(), 0o700),
+    ]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for path, data, mode in files:
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), mode, 0
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def plan_label(h: fleet.FleetHost, ref: str) -> str:
+    return _digest([h.digest(), ref, _keygen(h.name).with_suffix(".pub").read_text(),
+                    topology.SSH_KEY.with_suffix(".pub").read_text()])
+
+
+# -------------------------------------------------------------------------------------------- containers
+@dataclass
+class Result:
+    name: str
+    action: str  # kept | created | failed
+    seconds: float
+    detail: str = ""
+
+
+def ensure_network() -> str:
+    res = subprocess.run(["podman", "network", "inspect", fleet.NETWORK], capture_output=True, text=True, check=False)
+    if res.returncode == 0:
+        subnets = [s.get("subnet") for s in json.loads(res.stdout)[0].get("subnets", [])]
+        if fleet.SUBNET not in subnets:
+            raise FleetError(f"podman network {fleet.NETWORK} exists with subnets {subnets}, not {fleet.SUBNET}")
+        return "reused"
+    _podman("network", "create", "--subnet", fleet.SUBNET, "--gateway", fleet.GATEWAY,
+            "--label", f"{LABEL_FLEET}=1", fleet.NETWORK)
+    return "created"
+
+
+def _ssh(h: fleet.FleetHost, *cmd: str, timeout: int = 30) -> subprocess.CompletedProcess[str]:
+    argv = ["ssh", "-i", str(topology.SSH_KEY), "-o", f"UserKnownHostsFile={KNOWN_HOSTS}",
+            "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR", f"root@{h.address}", *cmd]
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, 255, "", "timeout")
+
+
+def _wait_ssh(h: fleet.FleetHost, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _ssh(h, "true").returncode == 0:
+            return True
+        time.sleep(1)
+    return False
+
+
+def fleet_containers() -> dict[str, dict[str, str]]:
+    """name -> labels of the containers the fleet created (label and name prefix both required)."""
+    out = _podman("ps", "-a", "--filter", f"label={LABEL_FLEET}=1", "--format", "json")
+    found = {}
+    for c in json.loads(out or "[]"):
+        name = (c.get("Names") or [""])[0]
+        if name.startswith(fleet.CONTAINER_PREFIX) and not name.startswith(BUILD_PREFIX):
+            found[name] = dict(c.get("Labels") or {}, state=c.get("State", ""))
+    return found
+
+
+def bring_up(h: fleet.FleetHost, ref: str, existing: dict[str, str] | None) -> Result:
+    t0 = time.monotonic()
+    label = plan_label(h, ref)
+    if existing and existing.get(LABEL_PLAN) == label and existing.get("state") == "running" and _wait_ssh(h, 10):
+        return Result(h.name, "kept", time.monotonic() - t0)
+    try:
+        _podman("rm", "-f", "-t", "5", h.container, check=False)
+        _podman("create", "--name", h.container, "--hostname", h.name, "--network", fleet.NETWORK,
+                "--ip", h.address, "--systemd=always", "--stop-signal", "SIGRTMIN+3",
+                "--label", f"{LABEL_FLEET}=1", "--label", f"{LABEL_PLAN}={label}", ref, "/sbin/init")
+        _podman("cp", "-", f"{h.container}:/", stdin=_overlay_tar(h))
+        _podman("start", h.container)
+        _podman("exec", h.container, "bash", "/root/s4fleet-apply.sh", timeout=600)
+        _podman("exec", h.container, "rm", "-f", "/root/s4fleet-apply.sh")
+    except (FleetError, subprocess.TimeoutExpired) as exc:
+        return Result(h.name, "failed", time.monotonic() - t0, str(exc))
+    if not _wait_ssh(h, SSH_TIMEOUT):
+        tail = _podman("exec", h.container, "journalctl", "-n", "20", "--no-pager", check=False)
+        return Result(h.name, "failed", time.monotonic() - t0, f"no SSH after {SSH_TIMEOUT:.0f}s:\n{tail}")
+    return Result(h.name, "created", time.monotonic() - t0)
+
+
+def up(n: int, seed: int = fleet.DEFAULT_SEED, *, log: Log = print) -> int:
+    t0 = time.monotonic()
+    plan = fleet.plan(n, seed)
+    problems = fleet.validate(plan)
+    if problems:
+        raise FleetError("fleet plan is invalid:\n" + "\n".join(problems))
+    keys.ensure()  # the lab's client key (the fleet trusts the same operator key)
+    KEY_DIR.mkdir(parents=True, exist_ok=True)
+    used = sorted({h.flavour for h in plan.hosts})
+    suites = {fleet.FLAVOUR_BY_NAME[f].suite for f in used}
+    log(f"fleet: {n} hosts, seed {seed}, flavours {', '.join(used)}")
+    pool = stage_pool(suites, log=log)
+    pool_hash = pool_digest(pool)
+    refs = {name: build_flavour(fleet.FLAVOUR_BY_NAME[name], pool, pool_hash, log=log) for name in used}
+    log(f"network {fleet.NETWORK} {ensure_network()}")
+    write_known_hosts(list(plan.hosts))
+    existing = fleet_containers()
+    wanted = {h.container for h in plan.hosts}
+    extra = sorted(set(existing) - wanted)
+    if extra:  # a smaller fleet than last time: the CMDB must describe exactly what runs
+        _podman("rm", "-f", "-t", "5", *extra)
+        log(f"removed {len(extra)} host(s) beyond the first {n}")
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool_x:
+        results = list(pool_x.map(lambda h: bring_up(h, refs[h.flavour], existing.get(h.container)), plan.hosts))
+    failed = [r for r in results if r.action == "failed"]
+    for r in failed:
+        log(f"host {r.name} failed: {r.detail}")
+    actions = {a: sum(r.action == a for r in results) for a in ("kept", "created", "failed")}
+    path = fleet.write_inventory(plan)
+    log(f"wrote {path.relative_to(topology.ROOT)} ({sum(h.in_scope for h in plan.hosts)} in scope, "
+        f"{sum(not h.in_scope for h in plan.hosts)} out of scope, {sum(len(h.sites) for h in plan.hosts)} sites)")
+    log(f"fleet up: {n - len(failed)}/{n} hosts reachable by SSH in {time.monotonic() - t0:.1f}s "
+        f"(kept {actions['kept']}, created {actions['created']}, failed {actions['failed']})")
+    return 1 if failed else 0
+
+
+def down(*, log: Log = print) -> int:
+    names = sorted(fleet_containers())
+    for i in range(0, len(names), 50):
+        _podman("rm", "-f", "-t", "5", *names[i:i + 50])
+    log(f"removed {len(names)} fleet container(s)")
+    res = subprocess.run(["podman", "network", "inspect", fleet.NETWORK], capture_output=True, text=True, check=False)
+    if res.returncode == 0:
+        labels = json.loads(res.stdout)[0].get("labels") or {}
+        users = _podman("ps", "-a", "--filter", f"network={fleet.NETWORK}", "--format", "{{.Names}}").split()
+        if labels.get(LABEL_FLEET) != "1":
+            log(f"network {fleet.NETWORK} was not created by the fleet: left alone")
+        elif users:
+            log(f"network {fleet.NETWORK} kept: still used by {', '.join(users)}")
+        else:
+            _podman("network", "rm", fleet.NETWORK)
+            log(f"removed network {fleet.NETWORK}")
+    fleet.remove_inventory()
+    KNOWN_HOSTS.unlink(missing_ok=True)
+    log("flavour images, pool and host keys kept: the next up --fleet is warm")
+    return 0
+
+
+def measure() -> list[dict[str, Any]]:
+    """Memory (cgroup memory.current through podman stats) and disk (container's writable layer) per fleet host."""
+    names = sorted(n for n, lab in fleet_containers().items() if lab.get("state") == "running")
+    if not names:
+        return []
+    stats = json.loads(_podman("stats", "--no-stream", "--no-reset", "--format", "json", *names) or "[]")
+    mem = {s.get("name") or s.get("Name"): s.get("mem_usage") or s.get("MemUsage") for s in stats}
+    sizes = json.loads(_podman("container", "inspect", "--size", *names))
+    disk = {c["Name"].lstrip("/"): c.get("SizeRw", 0) for c in sizes}
+    return [{"name": n, "mem": mem.get(n), "disk_rw": disk.get(n)} for n in names]
+
+
+def status(*, log: Log = print) -> int:
+    rows = measure()
+    conts = fleet_containers()
+    log(f"fleet: {len(conts)} container(s), {len(rows)} running")
+    for r in rows:
+        log(f"  {r['name']:<28} mem {r['mem']!s:<24} disk(rw) {int(r['disk_rw'] or 0) / 1e6:8.1f} MB")
+    return 0 if len(rows) == len(conts) else 1
