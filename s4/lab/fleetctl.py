@@ -37,10 +37,12 @@ BUILD_PREFIX = "s4fleet-build-"
 SSH_TIMEOUT = 120.0
 WORKERS = 4
 # packages rolled back to the suite's point release on "behind" hosts, when the suite's updates changed them
+# (not libc, systemd or sshd: rolling those back under a running init is not what a behind host looks like)
 BEHIND_CANDIDATES = ("openssl", "libssl1.1", "libssl3", "libssl3t64", "curl", "libcurl4", "libcurl4t64", "sudo",
-                     "rsync", "less", "gnupg", "gpgv", "tzdata", "libc6", "libc-bin", "systemd", "libsystemd0",
-                     "libudev1", "openssh-server", "openssh-client", "openssh-sftp-server", "python3.11",
-                     "libpython3.11-minimal", "libpython3.11-stdlib", "python3.11-minimal")
+                     "rsync", "less", "gnupg", "gpgv", "tzdata", "python3.11", "libpython3.11-minimal",
+                     "libpython3.11-stdlib", "python3.11-minimal", "python3.9", "libpython3.9-minimal",
+                     "libpython3.9-stdlib", "python3.9-minimal", "python3.13", "libpython3.13-minimal",
+                     "libpython3.13-stdlib", "python3.13-minimal")
 
 
 class FleetError(RuntimeError):
@@ -50,7 +52,8 @@ class FleetError(RuntimeError):
 def _podman(*args: str, check: bool = True, stdin: bytes | None = None, timeout: int = 900) -> str:
     res = subprocess.run(["podman", *args], input=stdin, capture_output=True, timeout=timeout, check=False)
     if check and res.returncode != 0:
-        raise FleetError(f"podman {' '.join(args[:2])} failed: {res.stderr.decode(errors='replace').strip()[-2000:]}")
+        text = (res.stdout + res.stderr).decode(errors="replace").strip()[-2000:]
+        raise FleetError(f"podman {' '.join(args[:2])} failed (exit {res.returncode}): {text}")
     return res.stdout.decode(errors="replace")
 
 
@@ -140,10 +143,11 @@ def pool_digest(pool: Path) -> str:
 
 # ----------------------------------------------------------------------------------------------------- flavours
 def _flavour_script(f: fleet.Flavour) -> str:
-    lines = ["set -eu", f"mkdir -p {fleet.POOL}", f"cp -a /mnt/pool/. {fleet.POOL}/"]
+    lines = ["set -eux", f"mkdir -p {fleet.POOL}", f"cp -a /mnt/pool/. {fleet.POOL}/"]
     for unit in f.disable:
         lines.append(f"systemctl disable {shlex.quote(unit)} >/dev/null 2>&1 || true")
-        lines.append(f"systemctl mask {shlex.quote(unit)} >/dev/null 2>&1")
+        # a unit file of the image's own in /etc/systemd/system cannot be masked: disabled is enough there
+        lines.append(f"systemctl mask {shlex.quote(unit)} >/dev/null 2>&1 || [ -f /etc/systemd/system/{shlex.quote(unit)}.service ]")
     if f.node:
         lines.append(f"[ -d {fleet.NODE_DIR} ] || cp -a /mnt/node {fleet.NODE_DIR}")
     # fewer idle workers (memory per host): one process pool per web server instead of the defaults
@@ -386,22 +390,41 @@ def down(*, log: Log = print) -> int:
     return 0
 
 
+def _cgroup_memory(cgroup_path: str) -> dict[str, int]:
+    """Anonymous memory (what the host's processes hold: the per-host cost) and page cache of one container."""
+    for base, anon_key, file_key in (("/sys/fs/cgroup", "anon", "file"),  # cgroup v2
+                                     ("/sys/fs/cgroup/memory", "total_rss", "total_cache")):  # v1
+        stat = Path(base + cgroup_path) / "memory.stat"
+        if stat.is_file():
+            values = dict(line.split() for line in stat.read_text().splitlines() if len(line.split()) == 2)
+            return {"anon": int(values.get(anon_key, 0)), "cache": int(values.get(file_key, 0))}
+    return {}
+
+
 def measure() -> list[dict[str, Any]]:
-    """Memory (cgroup memory.current through podman stats) and disk (container's writable layer) per fleet host."""
+    """Memory (cgroup memory.stat: anonymous + page cache) and disk (writable layer) per running fleet host."""
     names = sorted(n for n, lab in fleet_containers().items() if lab.get("state") == "running")
     if not names:
         return []
-    stats = json.loads(_podman("stats", "--no-stream", "--no-reset", "--format", "json", *names) or "[]")
-    mem = {s.get("name") or s.get("Name"): s.get("mem_usage") or s.get("MemUsage") for s in stats}
-    sizes = json.loads(_podman("container", "inspect", "--size", *names))
-    disk = {c["Name"].lstrip("/"): c.get("SizeRw", 0) for c in sizes}
-    return [{"name": n, "mem": mem.get(n), "disk_rw": disk.get(n)} for n in names]
+    rows = []
+    for c in json.loads(_podman("container", "inspect", "--size", *names)):
+        mem = _cgroup_memory(c.get("State", {}).get("CgroupPath") or "")
+        rows.append({"name": c["Name"].lstrip("/"), "anon": mem.get("anon"), "cache": mem.get("cache"),
+                     "disk_rw": int(c.get("SizeRw") or 0)})
+    return rows
 
 
 def status(*, log: Log = print) -> int:
     rows = measure()
     conts = fleet_containers()
     log(f"fleet: {len(conts)} container(s), {len(rows)} running")
+    mb = 1e6
     for r in rows:
-        log(f"  {r['name']:<28} mem {r['mem']!s:<24} disk(rw) {int(r['disk_rw'] or 0) / 1e6:8.1f} MB")
+        log(f"  {r['name']:<28} anon {(r['anon'] or 0) / mb:6.1f} MB  page cache {(r['cache'] or 0) / mb:6.1f} MB  "
+            f"disk (writable layer) {r['disk_rw'] / mb:6.1f} MB")
+    if rows:
+        anon = sorted((r["anon"] or 0) / mb for r in rows)
+        disk = sorted(r["disk_rw"] / mb for r in rows)
+        log(f"per host: anon median {anon[len(anon) // 2]:.1f} MB (max {anon[-1]:.1f}), disk median "
+            f"{disk[len(disk) // 2]:.1f} MB (max {disk[-1]:.1f}, total {sum(disk):.0f} MB)")
     return 0 if len(rows) == len(conts) else 1
