@@ -94,8 +94,10 @@ done
 """
 
 
-def stage_pool(suites: set[str], *, log: Log = print) -> Path:
-    """Assemble the pool on the controller (cached): app trees, libraries, the Node runtime, rolled-back debs."""
+def stage_pool(*, log: Log = print) -> Path:
+    """Assemble the pool on the controller (cached): app trees, libraries, the Node runtime, rolled-back debs.
+
+    Always for every suite: the pool is in every flavour, so a pool that grew with the fleet would rebuild them."""
     pool = CACHE / "pool"
     for kind, (image, path, _sub) in fleet.APPS.items():
         dest = pool / "apps" / kind
@@ -116,7 +118,7 @@ def stage_pool(suites: set[str], *, log: Log = print) -> Path:
     if not node.exists():
         log("  fleet pool: Node.js runtime from the globex lab image")
         _extract(f"{topology.IMAGE_REPO}/host-mvps-globex-01:latest", fleet.NODE_DIR, node)
-    for suite in sorted(suites):
+    for suite in topology.SUITES:
         dest = pool / "behind" / suite
         if (dest / ".done").exists():
             continue
@@ -247,6 +249,9 @@ def _overlay_tar(h: fleet.FleetHost) -> bytes:
     ]
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
+        ssh_dir = tarfile.TarInfo("root/.ssh")  # the base images have no /root/.ssh: sshd wants it private
+        ssh_dir.type, ssh_dir.mode, ssh_dir.mtime = tarfile.DIRTYPE, 0o700, 0
+        tf.addfile(ssh_dir)
         for path, data, mode in files:
             info = tarfile.TarInfo(path)
             info.size, info.mode, info.mtime = len(data), mode, 0
@@ -341,9 +346,8 @@ def up(n: int, seed: int = fleet.DEFAULT_SEED, *, log: Log = print) -> int:
     keys.ensure()  # the lab's client key (the fleet trusts the same operator key)
     KEY_DIR.mkdir(parents=True, exist_ok=True)
     used = sorted({h.flavour for h in plan.hosts})
-    suites = {fleet.FLAVOUR_BY_NAME[f].suite for f in used}
     log(f"fleet: {n} hosts, seed {seed}, flavours {', '.join(used)}")
-    pool = stage_pool(suites, log=log)
+    pool = stage_pool(log=log)
     pool_hash = pool_digest(pool)
     refs = {name: build_flavour(fleet.FLAVOUR_BY_NAME[name], pool, pool_hash, log=log) for name in used}
     log(f"network {fleet.NETWORK} {ensure_network()}")

@@ -135,3 +135,43 @@ def test_flavours_reuse_lab_images_only():
         assert "ssh" in f.services and not set(f.disable) & set(f.services)
     for image, _path, _sub in fleet.APPS.values():
         assert image in lab_images
+
+
+def test_generated_shell_parses():
+    """The flavour scripts and every host's first-boot script of the largest fleet are valid bash."""
+    import subprocess
+
+    scripts = [fleetctl._flavour_script(f) for f in fleet.FLAVOURS]
+    scripts += [fleetctl.apply_script(h) for h in fleet.plan(200).hosts]
+    for text in scripts:
+        res = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True, check=False)
+        assert res.returncode == 0, res.stderr + text
+
+
+def test_flavour_disables_heavy_units_and_keeps_ssh():
+    f = fleet.FLAVOUR_BY_NAME["d11-nginx-php74"]
+    script = fleetctl._flavour_script(f)
+    assert "systemctl mask mariadb" in script and "systemctl mask php7.4-fpm" in script
+    assert "ssh" not in f.disable
+    assert f"cp -a /mnt/node {fleet.NODE_DIR}" in fleetctl._flavour_script(fleet.FLAVOUR_BY_NAME["d12-node"])
+    assert "/mnt/node" not in script
+
+
+def test_overlay_carries_keys_and_script_private(tmp_path, monkeypatch):
+    import io
+    import tarfile
+
+    monkeypatch.setattr(fleetctl, "KEY_DIR", tmp_path / "fleet")
+    monkeypatch.setattr(topology, "SSH_KEY", tmp_path / "id_ed25519")
+    (tmp_path / "id_ed25519.pub").write_text("ssh-ed25519 AAAAclient s4lab-client\n")
+    h = fleet.plan(5).hosts[2]
+    with tarfile.open(fileobj=io.BytesIO(fleetctl._overlay_tar(h))) as tf:
+        members = {m.name: m for m in tf.getmembers()}
+    assert members["root/.ssh"].isdir() and members["root/.ssh"].mode == 0o700
+    assert members["etc/ssh/ssh_host_ed25519_key"].mode == 0o600
+    assert members["root/.ssh/authorized_keys"].mode == 0o600
+    assert members["root/s4fleet-apply.sh"].mode == 0o700
+    label = fleetctl.plan_label(h, "localhost/s4fleet/flavour-x:1")
+    assert label == fleetctl.plan_label(h, "localhost/s4fleet/flavour-x:1")
+    assert label != fleetctl.plan_label(h, "localhost/s4fleet/flavour-x:2")  # another image: recreated
+    assert label != fleetctl.plan_label(fleet.plan(5, seed=1).hosts[2], "localhost/s4fleet/flavour-x:1")
