@@ -160,6 +160,11 @@ def _flavour_script(f: fleet.Flavour) -> str:
         "[ -f /etc/nginx/nginx.conf ] && sed -i -E 's/^worker_processes .*/worker_processes 1;/' "
         "/etc/nginx/nginx.conf || true",
         "rm -f /etc/ssh/ssh_host_* /root/.ssh/authorized_keys",
+        # the lab tenants of the source image go: their vhosts, PHP pools, site trees, app configs and uploads
+        # (a fleet host serves only its own sites; the layer below keeps the bytes, shared by every host)
+        "rm -f /etc/nginx/sites-enabled/* /etc/apache2/sites-enabled/*",
+        "for d in /etc/php/*/fpm/pool.d; do [ -d \"$d\" ] && find \"$d\" -name '*.conf' ! -name www.conf -delete; done",
+        "rm -rf /srv/www/* /etc/wordpress/config-*.php /var/lib/wordpress/wp-content/uploads",
     ]
     return "\n".join(lines) + "\n"
 
@@ -186,6 +191,10 @@ def build_flavour(f: fleet.Flavour, pool: Path, pool_hash: str, *, log: Log = pr
     finally:
         _podman("rm", "-f", name, check=False)
     log(f"  flavour {f.name}: built {ref.rsplit(':', 1)[1]} from {f.source} in {time.monotonic() - started:.0f}s")
+    repo = ref.rsplit(":", 1)[0]
+    for old in _podman("images", "--format", "{{.Repository}}:{{.Tag}}", repo, check=False).split():
+        if old.startswith(repo + ":") and old != ref:  # an older recipe; one a container still uses stays (rmi fails)
+            _podman("rmi", old, check=False)
     return ref
 
 
@@ -216,6 +225,18 @@ def apply_script(h: fleet.FleetHost) -> str:
             " open(os.path.join(d, \"upload-%03d.bin\" % k), \"wb\").write(r.randbytes(r.randint(512, 16384)))' "
             f"{q(s.root + '/uploads')} {s.seed} {s.uploads}"
         )
+    if h.sites:  # one vhost per site in whichever web server the flavour runs, loaded once systemd is up
+        lines.append("timeout 90 systemctl is-system-running --wait >/dev/null 2>&1 || true")
+        for s in h.sites:
+            nginx = (f"server {{\n    listen 80;\n    server_name {s.domain} www.{s.domain};\n    root {s.docroot};\n"
+                     "    index index.php index.html;\n}\n")
+            apache = (f"<VirtualHost *:80>\n    ServerName {s.domain}\n    ServerAlias www.{s.domain}\n"
+                      f"    DocumentRoot {s.docroot}\n</VirtualHost>\n")
+            lines.append(f"[ -d /etc/nginx/sites-enabled ] && printf '%s' {q(nginx)} > "
+                         f"{q('/etc/nginx/sites-enabled/' + s.name)} || true")
+            lines.append(f"[ -d /etc/apache2/sites-enabled ] && printf '%s' {q(apache)} > "
+                         f"{q('/etc/apache2/sites-enabled/' + s.name + '.conf')} || true")
+        lines.append("for u in nginx apache2; do systemctl -q is-active $u && systemctl reload $u; done || true")
     lines.append(f"echo {q(h.digest())} > /etc/s4fleet-applied")
     return "\n".join(lines) + "\n"
 

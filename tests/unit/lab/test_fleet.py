@@ -175,3 +175,15 @@ def test_overlay_carries_keys_and_script_private(tmp_path, monkeypatch):
     assert label == fleetctl.plan_label(h, "localhost/s4fleet/flavour-x:1")
     assert label != fleetctl.plan_label(h, "localhost/s4fleet/flavour-x:2")  # another image: recreated
     assert label != fleetctl.plan_label(fleet.plan(5, seed=1).hosts[2], "localhost/s4fleet/flavour-x:1")
+
+
+def test_sites_get_a_vhost_and_lab_tenants_are_removed():
+    h = next(h for h in fleet.plan(200).hosts if len(h.sites) >= 2)
+    script = fleetctl.apply_script(h)
+    for s in h.sites:
+        assert f"/etc/nginx/sites-enabled/{s.name}" in script and f"/etc/apache2/sites-enabled/{s.name}.conf" in script
+        assert f"root {s.docroot};" in script and f"DocumentRoot {s.docroot}" in script
+        assert f"ServerName {s.domain}" in script
+    flavour = fleetctl._flavour_script(fleet.FLAVOUR_BY_NAME["d12-apache-php82"])
+    assert "rm -f /etc/nginx/sites-enabled/* /etc/apache2/sites-enabled/*" in flavour
+    assert "/etc/wordpress/config-*.php" in flavour  # the lab's tenant configs (DB passwords) do not reach the fleet
