@@ -24,7 +24,7 @@ def test_fleets_nest():
     assert fleet.plan(200).hosts[:50] == fleet.plan(50).hosts
 
 
-@pytest.mark.parametrize("n", [1, 5, 37, 200])
+@pytest.mark.parametrize("n", [1, 5, 200])
 def test_generated_cmdb_passes_the_plugin_schema(n, tmp_path):
     f = fleet.plan(n)
     assert fleet.validate(f) == []
@@ -143,9 +143,10 @@ def test_generated_shell_parses():
 
     scripts = [fleetctl._flavour_script(f) for f in fleet.FLAVOURS]
     scripts += [fleetctl.apply_script(h) for h in fleet.plan(200).hosts]
-    for text in scripts:
-        res = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True, check=False)
-        assert res.returncode == 0, res.stderr + text
+    # one bash -n over all of them, each as a function body (a stray quote in one would swallow the next: caught too)
+    text = "".join(f"f{i}() {{\n{body}}}\n" for i, body in enumerate(scripts))
+    res = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
 
 
 def test_flavour_disables_heavy_units_and_keeps_ssh():
