@@ -385,6 +385,10 @@ def up(n: int, seed: int = fleet.DEFAULT_SEED, *, log: Log = print) -> int:
     for r in failed:
         log(f"host {r.name} failed: {r.detail}")
     actions = {a: sum(r.action == a for r in results) for a in ("kept", "created", "failed")}
+    created = sorted(r.seconds for r in results if r.action == "created")
+    if created:
+        log(f"created {len(created)} host(s), {WORKERS} at a time: median {created[len(created) // 2]:.1f}s, "
+            f"max {created[-1]:.1f}s each (create, overlay, boot, first-boot script, SSH)")
     path = fleet.write_inventory(plan)
     log(f"wrote {path.relative_to(topology.ROOT)} ({sum(h.in_scope for h in plan.hosts)} in scope, "
         f"{sum(not h.in_scope for h in plan.hosts)} out of scope, {sum(len(h.sites) for h in plan.hosts)} sites)")
