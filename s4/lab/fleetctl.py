@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -198,6 +199,41 @@ def build_flavour(f: fleet.Flavour, pool: Path, pool_hash: str, *, log: Log = pr
     return ref
 
 
+# ------------------------------------------------------------------------------------------------ preflight
+INOTIFY_PER_HOST = 6  # systemd 4, dbus 1, journald or a web server now and then: measured 5 per fleet host
+INOTIFY_RESERVE = 32  # left for the lab's own hosts, POC VMs and the controller
+
+
+def inotify_usage(proc: Path = Path("/proc")) -> int:
+    """inotify instances held by root's processes now (the containers run as root: they share root's limit)."""
+    count = 0
+    for fd_dir in proc.glob("[0-9]*/fd"):
+        try:
+            if fd_dir.parent.stat().st_uid != 0:
+                continue
+            for fd in fd_dir.iterdir():
+                try:
+                    if os.readlink(fd) == "anon_inode:inotify":
+                        count += 1
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return count
+
+
+def inotify_problem(new_hosts: int, limit: int, used: int) -> str | None:
+    """Why ``new_hosts`` more systemd containers would not boot (or would starve the lab), or None."""
+    need = new_hosts * INOTIFY_PER_HOST
+    if not new_hosts or used + need + INOTIFY_RESERVE <= limit:
+        return None
+    wanted = 1 << max(10, (used + need + INOTIFY_RESERVE - 1).bit_length())
+    return (f"{new_hosts} more systemd containers need about {need} inotify instances; root uses {used} of "
+            f"fs.inotify.max_user_instances={limit} (and {INOTIFY_RESERVE} stay free for the lab and POC VMs): "
+            f"systemd would fail to boot in the last containers. Raise the limit first, e.g. "
+            f"`sysctl -w fs.inotify.max_user_instances={wanted}` (persistently in /etc/sysctl.d/), or ask for fewer hosts")
+
+
 # ----------------------------------------------------------------------------------------- per-host overlay
 def apply_script(h: fleet.FleetHost) -> str:
     """The host's first-boot script: its sites copied out of the pool, client data, rolled-back packages.
@@ -375,6 +411,11 @@ def up(n: int, seed: int = fleet.DEFAULT_SEED, *, log: Log = print) -> int:
     write_known_hosts(list(plan.hosts))
     existing = fleet_containers()
     wanted = {h.container for h in plan.hosts}
+    new = len(wanted - {n for n, lab in existing.items() if lab.get("state") == "running"})
+    limit = int(Path("/proc/sys/fs/inotify/max_user_instances").read_text())
+    problem = inotify_problem(new, limit, inotify_usage())
+    if problem:
+        raise FleetError(problem)
     extra = sorted(set(existing) - wanted)
     if extra:  # a smaller fleet than last time: the CMDB must describe exactly what runs
         _podman("rm", "-f", "-t", "5", *extra)

@@ -188,3 +188,12 @@ def test_sites_get_a_vhost_and_lab_tenants_are_removed():
     flavour = fleetctl._flavour_script(fleet.FLAVOUR_BY_NAME["d12-apache-php82"])
     assert "rm -f /etc/nginx/sites-enabled/* /etc/apache2/sites-enabled/*" in flavour
     assert "/etc/wordpress/config-*.php" in flavour  # the lab's tenant configs (DB passwords) do not reach the fleet
+
+
+def test_inotify_preflight_refuses_a_fleet_that_would_not_boot():
+    assert fleetctl.inotify_problem(5, 128, 60) is None
+    problem = fleetctl.inotify_problem(20, 128, 60)
+    assert problem and "max_user_instances=1024" in problem
+    assert fleetctl.inotify_problem(200, 2048, 60) is None
+    assert fleetctl.inotify_problem(0, 128, 100) is None  # nothing new to start (a kept fleet)
+    assert fleetctl.inotify_usage() >= 0
