@@ -192,11 +192,18 @@ def build_flavour(f: fleet.Flavour, pool: Path, pool_hash: str, *, log: Log = pr
     finally:
         _podman("rm", "-f", name, check=False)
     log(f"  flavour {f.name}: built {ref.rsplit(':', 1)[1]} from {f.source} in {time.monotonic() - started:.0f}s")
-    repo = ref.rsplit(":", 1)[0]
-    for old in _podman("images", "--format", "{{.Repository}}:{{.Tag}}", repo, check=False).split():
-        if old.startswith(repo + ":") and old != ref:  # an older recipe; one a container still uses stays (rmi fails)
-            _podman("rmi", old, check=False)
     return ref
+
+
+def prune_flavours(current: dict[str, str]) -> int:
+    """Remove the images of older flavour recipes; one a container still uses stays (rmi fails) until next time."""
+    removed = 0
+    for name, ref in current.items():
+        repo = f"{fleet.IMAGE_REPO}/flavour-{name}"
+        for old in _podman("images", "--format", "{{.Repository}}:{{.Tag}}", repo, check=False).split():
+            if old.startswith(repo + ":") and old != ref:
+                removed += subprocess.run(["podman", "rmi", old], capture_output=True, check=False).returncode == 0
+    return removed
 
 
 # ------------------------------------------------------------------------------------------------ preflight
@@ -426,6 +433,8 @@ def up(n: int, seed: int = fleet.DEFAULT_SEED, *, log: Log = print) -> int:
     for r in failed:
         log(f"host {r.name} failed: {r.detail}")
     actions = {a: sum(r.action == a for r in results) for a in ("kept", "created", "failed")}
+    if prune_flavours(refs):
+        log("removed flavour images of older recipes")
     created = sorted(r.seconds for r in results if r.action == "created")
     if created:
         log(f"created {len(created)} host(s), {WORKERS} at a time: median {created[len(created) // 2]:.1f}s, "
