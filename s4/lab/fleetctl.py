@@ -324,7 +324,7 @@ def _overlay_tar(h: fleet.FleetHost) -> bytes:
 
 
 def plan_label(h: fleet.FleetHost, ref: str) -> str:
-    return _digest([h.digest(), ref, _keygen(h.name).with_suffix(".pub").read_text(),
+    return _digest([h.digest(), apply_script(h), ref, _keygen(h.name).with_suffix(".pub").read_text(),
                     topology.SSH_KEY.with_suffix(".pub").read_text()])
 
 
