@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from s4.report.frontend import target as frontend_target
@@ -29,8 +29,6 @@ DEBT_EOL_CAP_DAYS = 1095
 DEBT_EOL_SOON = 4.0
 DEBT_SECURITY_ONLY = 1.0
 
-WEBSERVER_OF = {"nginx": "nginx", "apache2": "apache-http-server", "httpd": "apache-http-server",
-                "apache": "apache-http-server"}
 DB_PRODUCTS = {"mariadb": ("mariadb",), "mysql": ("mysql", "mariadb"), "postgresql": ("postgresql",)}
 PACKAGED_APP_PREFIXES = ("/usr/share/", "/usr/lib/", "/var/lib/", "/etc/")
 
@@ -51,6 +49,26 @@ class EngineLike(Protocol):
 
 
 _ACCEPTS: dict[tuple[type, str], bool] = {}
+
+
+def _resolver(engine: EngineLike) -> Callable[[str], str | None]:
+    """The engine's one product resolver (``Engine.resolve``: ``apache2``/``httpd`` -> ``apache-http-server``),
+    memoised for one run. An engine without it (only the §2 ``evaluate`` contract) compares names as found."""
+    resolve = getattr(engine, "resolve", None)
+    memo: dict[str, str | None] = {}
+
+    def one(name: str) -> str | None:
+        if name not in memo:
+            if not callable(resolve):
+                memo[name] = name
+            else:
+                try:
+                    out = resolve(name)
+                except (TypeError, ValueError):
+                    out = None
+                memo[name] = out if isinstance(out, str) else None
+        return memo[name]
+    return one
 
 
 def _accepts(engine: EngineLike, name: str) -> bool:
@@ -193,9 +211,11 @@ def _finding_id(*parts: Any) -> str:
 class _HostView:
     """Sites of one host merged from facts (what runs) and CMDB (who owns it, which DB it uses)."""
 
-    def __init__(self, host: HostInput, all_hosts: Iterable[HostInput]) -> None:
+    def __init__(self, host: HostInput, all_hosts: Iterable[HostInput],
+                 resolve: Callable[[str], str | None] | None = None) -> None:
         facts = host.facts or {}
         self.host = host
+        self.resolve: Callable[[str], str | None] = resolve or (lambda name: name)
         self.cmdb_sites = {str(s.get("name")): s for s in host.sites}
         self.sites: list[dict[str, Any]] = []
         seen = set()
@@ -257,9 +277,10 @@ class _HostView:
         if kind == "runtime" and product == "php":
             return [{"host": name, "site": s["name"], "client": s["client"]} for s in self.sites
                     if s["php"] and cycle and cycle_of(str(s["php"].get("version"))) == cycle]
-        if kind == "webserver":
+        if kind == "webserver":   # the site's server as discovery names it (apache2, httpd) through the resolver
+            want = self.resolve(product) or product
             return [{"host": name, "site": s["name"], "client": s["client"]} for s in self.sites
-                    if WEBSERVER_OF.get(str(s.get("server"))) == product]
+                    if isinstance(s.get("server"), str) and s["server"] and self.resolve(s["server"]) == want]
         if kind == "database":
             return [{"host": d["host"], "site": d["site"], "client": d["client"]} for d in self.db_clients
                     if product in DB_PRODUCTS.get(str(d.get("engine")), ())]
@@ -281,7 +302,7 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                   soon_days: int) -> list[dict[str, Any]]:
     """All findings of one gathered host (host-level components, then each site's apps and libraries)."""
     facts = host.facts or {}
-    view = _HostView(host, all_hosts)
+    view = _HostView(host, all_hosts, _resolver(engine))
     distro = facts.get("distro")
     comps = [c for c in facts.get("components") or [] if isinstance(c, dict) and c.get("product")]
     if not any(c.get("kind") == "os" for c in comps):
