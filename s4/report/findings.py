@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from s4.report.frontend import severity as frontend_severity
 from s4.report.frontend import target as frontend_target
 from s4.report.frontend import verdict as frontend_verdict
 from s4.report.model import HostInput
@@ -28,6 +29,10 @@ DEBT_EOL_BASE = 10.0
 DEBT_EOL_CAP_DAYS = 1095
 DEBT_EOL_SOON = 4.0
 DEBT_SECURITY_ONLY = 1.0
+# debt base points of a front-end library with known vulnerabilities (Retire.js), by its worst advisory's severity;
+# the finding takes the higher of these and its status points (a known critical weighs as much as an EOL release)
+DEBT_VULN = {"critical": 10.0, "high": 6.0, "medium": 3.0, "low": 1.0}
+DEBT_VULN_UNRATED = 3.0
 
 DB_PRODUCTS = {"mariadb": ("mariadb",), "mysql": ("mysql", "mariadb"), "postgresql": ("postgresql",)}
 PACKAGED_APP_PREFIXES = ("/usr/share/", "/usr/lib/", "/var/lib/", "/etc/")
@@ -177,14 +182,19 @@ def exposure_of(kind: str, public: bool) -> float:
 DEBT_UNIT = "debt points"
 DEBT_FORMULA_DOC = "docs/DEBT.md"
 DEBT_FORMULA = ("per finding: status points (eol 10, growing linearly to 40 at three years past the end of "
-                "support; eol-soon 4; security-only 1; supported and unknown 0) x exposure (2 for an OS, web server, "
-                "runtime, app server, library, web app or front-end library on a public host; 1.25 for other "
-                "software on a public host; 1 on a non-public host), rounded to a whole number; a host's or "
-                "client's score is the sum over its findings")
+                "support; eol-soon 4; security-only 1; supported and unknown 0), or, for a front-end library with "
+                "known vulnerabilities (Retire.js), the points of its worst advisory when higher (critical 10, "
+                "high 6, medium 3, low 1, unrated 3), x exposure (2 for an OS, web server, runtime, app server, "
+                "library, web app or front-end library on a public host; 1.25 for other software on a public host; "
+                "1 on a non-public host), rounded to a whole number; a host's or client's score is the sum over its "
+                "findings")
 
 
-def debt_points(status: str, days_left: int | None, exposure: float) -> int:
-    """Technical-debt points of one finding, a whole number (formula: DEBT_FORMULA, docs/DEBT.md)."""
+def debt_points(status: str, days_left: int | None, exposure: float, vuln_severity: str | None = None) -> int:
+    """Technical-debt points of one finding, a whole number (formula: DEBT_FORMULA, docs/DEBT.md).
+
+    ``vuln_severity``: the worst advisory's severity of a front-end library with known vulnerabilities (None: no
+    known vulnerability, or not a front-end library)."""
     if status == "eol":
         past = max(0, -(days_left or 0))
         base = DEBT_EOL_BASE * (1 + min(past, DEBT_EOL_CAP_DAYS) / 365)
@@ -194,6 +204,8 @@ def debt_points(status: str, days_left: int | None, exposure: float) -> int:
         base = DEBT_SECURITY_ONLY
     else:
         base = 0.0
+    if vuln_severity is not None:
+        base = max(base, DEBT_VULN.get(vuln_severity, DEBT_VULN_UNRATED))
     return int(base * exposure + 0.5)    # half up: 1.25 -> 1, 2.5 -> 3
 
 
@@ -481,7 +493,7 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
         "affected_sites": affected,
         "units": sorted(set(units)),
         "exposure": exposure,
-        "debt": debt_points(status, days_left, exposure),
+        "debt": debt_points(status, days_left, exposure, frontend_severity(vulns)),
     }
 
 

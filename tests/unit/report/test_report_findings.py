@@ -151,6 +151,8 @@ def test_debt_points():
     assert debt_points("eol", 0, 1.0) == 10
     assert debt_points("eol", -365, 1.0) == 20
     assert debt_points("eol", -5000, 1.0) == debt_points("eol", -1095, 1.0) == 40
+    assert debt_points("unknown", None, 2.0, "high") == 12          # a known-vulnerable front-end library
+    assert debt_points("eol", -5000, 1.0, "critical") == 40         # the higher of the two, not the sum
     assert debt_points("eol", -365, 2.0) == 40
     assert debt_points("eol-soon", 30, 1.0) == 4
     assert debt_points("security-only", 30, 1.25) == 1            # whole points, half up
