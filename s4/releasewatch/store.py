@@ -191,6 +191,10 @@ class Store:
         now = now or _dt.datetime.now(_dt.UTC)
         try:
             with self.state.write() as conn:
+                # PostgreSQL: lock the rows in one order first (two jobs claiming overlapping notices cannot
+                # deadlock); SQLite holds the database write lock already (BEGIN IMMEDIATE)
+                conn.execute(select(D.c.announcement_id).where(D.c.client_id == client_id, D.c.announcement_id.in_(ids))
+                             .order_by(D.c.announcement_id).with_for_update())
                 res = conn.execute(update(D).where(D.c.client_id == client_id, D.c.announcement_id.in_(ids),
                                                    _claimable(lease_s, now))
                                    .values(status="sending", claim_token=token, claimed_at=_ts(now)))

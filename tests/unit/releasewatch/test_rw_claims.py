@@ -278,3 +278,13 @@ def test_migration_0003_keeps_deliveries_and_allows_sending(tmp_path):
                                                          ("hooli", "php-8.5"): "not-notified"}
     with Store(path) as s:
         assert s.claim("acme", IDS, new_claim_token())
+
+
+def test_state_info_counts_deliveries_per_status(tmp_path, capsys):
+    from s4.cli import main as s4_main
+
+    path = seeded(tmp_path / "rw.sqlite")
+    with Store(path) as s:
+        assert s.claim("acme", IDS, new_claim_token())
+    assert s4_main(["state", "info", "--state-url", f"sqlite:///{path}"]) == 0
+    assert "rw_deliveries  3 (not-notified 1, sending 2)" in capsys.readouterr().out
