@@ -161,7 +161,7 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
     error = None
     sent = 0
     if not opts.send:
-        wanted = set()
+        wanted = {_eml_name(cid) for cid in busy}  # a draft of a notice another job is sending: left as it is
         for entry, msg in messages:
             name = _eml_name(entry["client"])
             wanted.add(name)

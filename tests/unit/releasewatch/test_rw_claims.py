@@ -222,6 +222,9 @@ def test_a_run_leaves_a_fresh_claim_alone_and_takes_over_an_expired_one(tmp_path
     acme = ["php-8.5", "wordpress-7.1"]
     with Store(path) as s:   # a job claimed acme's notice just now, then died
         assert s.claim("acme", acme, killed)
+    dry = W.run(hostvars, opts(tmp_path, history_db, catalog_dir, "draft"), engine=engine)   # no change for acme
+    assert {n["client"]: n["status"] for n in dry["notices"]} == {"acme": "sending", "globex": "dry-run"}
+    assert not dry["changed"] and (tmp_path / "draft" / "outbox" / "acme.eml").is_file()
     r = W.run(hostvars, opts(tmp_path, history_db, catalog_dir, "job2", send=True), engine=engine)
     assert fake_sender.sent == [("job2", "globex")]
     assert {n["client"]: n["status"] for n in r["notices"]} == {"acme": "sending", "globex": "sent"}
