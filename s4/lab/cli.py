@@ -1,6 +1,7 @@
 """``scripts/lab``: control the local lab estate (see docs/LAB.md).
 
     scripts/lab up | down | status [HOST...] | ssh HOST [CMD...] | images | cmdb | pve-env
+    scripts/lab up --fleet N [--seed S] | down --fleet | status --fleet      # the fleet lab (docs/LAB.md)
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 
-from s4.lab import control, hostimages, topology
+from s4.lab import control, fleet, fleetctl, hostimages, topology
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="scripts/lab", description="Local stand-in for the provider's estate")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
     sub.required = True
-    sub.add_parser("up", help="build missing images, start every host, wait until each answers SSH, write the CMDB")
-    sub.add_parser("down", help="remove the lab's containers and network (images, keys and caches are kept)")
+    upp = sub.add_parser("up", help="build missing images, start every host, wait until each answers SSH, write the CMDB")
+    upp.add_argument("--fleet", type=_fleet_size, metavar="N",
+                     help=f"instead: bring up the fleet lab of N light hosts (1..{fleet.MAX_HOSTS}, docs/LAB.md)")
+    upp.add_argument("--seed", type=int, default=fleet.DEFAULT_SEED, help="the fleet's seed (with --fleet)")
+    dn = sub.add_parser("down", help="remove the lab's containers and network (images, keys and caches are kept)")
+    dn.add_argument("--fleet", action="store_true", help="instead: remove only the fleet lab (s4fleet-* hosts)")
     st = sub.add_parser("status", help="hosts, addresses, container state and services")
+    st.add_argument("--fleet", action="store_true", help="instead: the fleet's hosts with memory and disk per host")
     st.add_argument("hosts", nargs="*", metavar="HOST")
     sh = sub.add_parser("ssh", help="ssh into a lab host (pinned host key, lab client key)")
     sh.add_argument("host", metavar="HOST")
@@ -31,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("pve-env", help="print the export PVE_... settings of the Proxmox-compatible server")
     sub.add_parser("hosts", help="list the lab's host names")
     return p
+
+
+def _fleet_size(text: str) -> int:
+    n = int(text)
+    if not 1 <= n <= fleet.MAX_HOSTS:
+        raise argparse.ArgumentTypeError(f"fleet size must be 1..{fleet.MAX_HOSTS}")
+    return n
 
 
 MUTATING = {"up", "down", "images"}
@@ -66,10 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     try:
+        if args.cmd == "up" and args.fleet:
+            return fleetctl.up(args.fleet, args.seed)
         if args.cmd == "up":
             return control.up()
+        if args.cmd == "down" and args.fleet:
+            return fleetctl.down()
         if args.cmd == "down":
             return control.down()
+        if args.cmd == "status" and args.fleet:
+            return fleetctl.status()
         if args.cmd == "status":
             return control.status(args.hosts or None)
         if args.cmd == "ssh":
@@ -86,7 +105,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     except KeyError as exc:  # unknown host name
         print(f"scripts/lab {args.cmd}: {exc.args[0]}", file=sys.stderr)
         return 2
-    except (control.LabError, hostimages.BuildError) as exc:
+    except (control.LabError, hostimages.BuildError, fleetctl.FleetError) as exc:
         print(f"scripts/lab {args.cmd}: {exc}", file=sys.stderr)
         return 1
     except subprocess.TimeoutExpired as exc:

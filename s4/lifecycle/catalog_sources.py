@@ -24,7 +24,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from s4.lifecycle.versions import VersionError, upstream_key, upstream_parts
+from s4.lifecycle.versions import VersionError, cycle_for_version, upstream_key
 
 
 class SourceError(ValueError):
@@ -63,19 +63,6 @@ def plain_text(value: Any) -> tuple[str | None, list[str]]:
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def cycle_for_version(version: str, cycles: Any) -> str | None:
-    """Longest dotted prefix of ``version`` that is a cycle id (``3.7.1`` -> ``3`` for jQuery)."""
-    try:
-        parts = upstream_parts(version)
-    except VersionError:
-        return None
-    for n in range(len(parts), 0, -1):
-        cand = ".".join(parts[:n])
-        if cand in cycles:
-            return cand
-    return None
 
 
 def _date(v: Any) -> str | None:

@@ -41,12 +41,11 @@ from s4.lifecycle.catalog import (
 from s4.lifecycle.catalog_sources import (
     DistroSources,
     SourceError,
-    cycle_for_version,
     generate_distros,
     iso_value,
     plain_text,
 )
-from s4.lifecycle.versions import VersionError, upstream_key
+from s4.lifecycle.versions import VersionError, cycle_for_version, upstream_key
 
 API_URL = "https://endoflife.date/api/v1"
 CURATED_FILES = ("policy.yaml", "distros.yaml", "alternatives.yaml", "php_compat.yaml")

@@ -22,7 +22,7 @@ from typing import Any
 
 from s4.lifecycle.catalog import Catalog, Cycle, Distro, Product, distro_credit
 from s4.lifecycle.constraints import ConstraintError, ConstraintSet
-from s4.lifecycle.versions import VersionError, extract_version, upstream_key, upstream_parts
+from s4.lifecycle.versions import VersionError, cycle_for_version, extract_version, upstream_key
 
 STATUSES = ("supported", "security-only", "eol-soon", "eol", "unknown")
 DEFAULT_EOL_SOON_DAYS = 180
@@ -174,15 +174,8 @@ class Engine:
                 "ships": {p: sorted(c) for p, c in d.ships.items()}}
 
     def cycle_for(self, product: Product, version: str) -> Cycle | None:
-        try:
-            parts = upstream_parts(version)
-        except VersionError:
-            return None
-        for n in range(min(len(parts), product.max_depth), 0, -1):
-            c = product.index.get(".".join(parts[:n]))
-            if c is not None:
-                return c
-        return None
+        key = cycle_for_version(version, product.index, product.max_depth)
+        return None if key is None else product.index[key]
 
     # ---------------------------------------------------------------------------------------- evaluate
     def evaluate(self, product: str, version: Any, distro: str | None = None, as_of: date | None = None, *,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 
 _DIGITS = frozenset("0123456789")
@@ -274,6 +275,24 @@ def upstream_parts(version: str) -> list[str]:
     if not m:
         raise VersionError(f"no version number in {version!r}")
     return m.group(1).split(".")
+
+
+def cycle_for_version(version: str, cycles: Container[str], max_depth: int | None = None) -> str | None:
+    """Longest dotted prefix of ``version`` that is a cycle id (``3.7.1`` -> ``3`` for jQuery), or None.
+
+    The one cycle matcher: the engine (``Engine.cycle_for``) and the catalog generator both use it.
+    ``max_depth``: longest prefix worth trying (the product's deepest cycle id; None = every part).
+    """
+    try:
+        parts = upstream_parts(version)
+    except VersionError:
+        return None
+    top = len(parts) if max_depth is None else min(len(parts), max_depth)
+    for n in range(top, 0, -1):
+        cand = ".".join(parts[:n])
+        if cand in cycles:
+            return cand
+    return None
 
 
 # ------------------------------------------------------------------------- versions as tools print them

@@ -34,6 +34,8 @@ def register(sub: Any) -> None:
     p.add_argument("--poc-contact", help="address for POC requests (default: support@<domain>)")
     p.add_argument("--sender", help="From address (default: s4-notices@<domain>)")
     p.add_argument("--send", action="store_true", help="deliver by SMTP (default: dry run, .eml files in OUT/outbox)")
+    p.add_argument("--claim-lease", type=int, default=15, metavar="MINUTES",
+                   help="how long a job's claim on a notice holds before another job takes it over (default 15)")
     add_smtp_arguments(p)
     p.add_argument("--check", action="store_true", help="decide and render in memory; write and send nothing")
     p.add_argument("--explain", metavar="PRODUCT", help="print the policy verdict of every cycle of PRODUCT and exit")
@@ -109,10 +111,11 @@ def _cli(args: argparse.Namespace) -> int:
     opts = Options(as_of=as_of, out_dir=Path(args.out), store_path=args.state_url,
                    history_db=args.history_db or args.state_url, catalog_dir=Path(args.catalog) if args.catalog else None,
                    policy_path=Path(args.policy) if args.policy else None, site=site,
-                   sender=args.sender or f"s4-notices@{domain}", send=args.send, smtp=smtp, check=args.check)
+                   sender=args.sender or f"s4-notices@{domain}", send=args.send, smtp=smtp, check=args.check,
+                   claim_lease=args.claim_lease * 60)
     try:
         result = run(hostvars, opts)
-    except (PolicyError, ReportInputError, FileNotFoundError, StateError) as exc:
+    except (PolicyError, ReportInputError, FileNotFoundError, StateError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
@@ -135,6 +138,8 @@ def _print(r: dict[str, Any]) -> None:
     print(f"site: {r['site']['dir']} ({len(r['site']['changed'])} file(s) changed)")
     for n in r["notices"]:
         where = n.get("eml") or ", ".join(n["recipients"])
+        if n.get("note"):
+            where += f" ({n['note']})"
         print(f"  notice {n['status']:<8} {n['client']}: {', '.join(n['announcements'])} -> {where}")
         for cmd in n.get("poc_commands") or []:
             print(f"    POC on acceptance (operator): {cmd}")

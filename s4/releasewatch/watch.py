@@ -9,7 +9,9 @@ Steps:
 3. the website (index, a notice page per announcement, Atom feed) is written to ``<out_dir>/site``;
 4. one notice per client with pending deliveries: sent by SMTP (``send=True``; a delivery is marked ``sent`` only
    once the server accepted it) or written to ``<out_dir>/outbox/<client>.eml`` (dry run, the default: nothing is
-   marked sent, so a later real run still sends them).
+   marked sent, so a later real run still sends them). Before sending, the job claims every delivery of the notice
+   (``Store.claim``, lease ``claim_lease`` seconds): a notice another job is sending is reported as
+   ``sending`` ("being sent by another job") and left to it; the dry run never claims.
 
 ``check=True`` decides and renders in memory: the store, the site and the outbox are left untouched.
 """
@@ -29,7 +31,7 @@ from s4.releasewatch.notices import build_notice, operator_commands
 from s4.releasewatch.policy import Decision, Policy, decide, load_catalog_releases
 from s4.releasewatch.site import SiteConfig, _write_if_changed, write_site
 from s4.releasewatch.smtp import DeliveryError, Sender, SmtpConfig
-from s4.releasewatch.store import DEFAULT_PATH, Store, open_copy
+from s4.releasewatch.store import DEFAULT_CLAIM_LEASE, DEFAULT_PATH, Store, new_claim_token, open_copy
 from s4.releasewatch.usage import Usage, affected_clients, build_usage, latest_facts
 from s4.report.findings import EngineLike
 from s4.state import display_url, resolve_url
@@ -50,6 +52,8 @@ class Options:
     smtp: SmtpConfig | None = None
     check: bool = False
     soon_days: int = 180
+    # seconds a claim on a notice holds before another job may take it over (a job killed while sending)
+    claim_lease: int = DEFAULT_CLAIM_LEASE
 
 
 def _decision_from(a: Mapping[str, Any]) -> Decision:
@@ -115,9 +119,14 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
     site = write_site(announcements, opts.site, opts.out_dir / "site", opts.as_of, check=opts.check)
 
     by_id = {a["id"]: a for a in announcements}
+    if opts.claim_lease < 1:
+        raise ValueError(f"claim_lease must be a positive number of seconds, got {opts.claim_lease!r}")
     pending: dict[str, list[dict[str, Any]]] = {}
-    for row in store.deliveries("pending"):
+    busy: set[str] = set()
+    for row in store.open_deliveries(opts.claim_lease):
         pending.setdefault(row["client_id"], []).append(row)
+        if row["busy"]:
+            busy.add(row["client_id"])
     not_notified = [{"client": r["client_id"], "announcement": r["announcement_id"],
                      "reason": "no contact address in the CMDB"} for r in store.deliveries("not-notified")]
 
@@ -130,6 +139,10 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
             warnings.append(f"client {cid}: no longer in the CMDB hostvars; {len(ids)} notice(s) left pending")
             notices.append({"client": cid, "announcements": ids, "recipients": [], "status": "pending",
                             "error": "client not in the CMDB"})
+            continue
+        if cid in busy:  # another job claimed this client's notice and its lease holds: it is sending it
+            notices.append({"client": cid, "announcements": ids, "recipients": contacts.get(cid) or [],
+                            "status": "sending", "note": "being sent by another job"})
             continue
         anns = [by_id[i] for i in ids]
         findings = {i: affected_clients(_decision_from(by_id[i]), usage).get(cid, []) for i in ids}
@@ -148,7 +161,7 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
     error = None
     sent = 0
     if not opts.send:
-        wanted = set()
+        wanted = {_eml_name(cid) for cid in busy}  # a draft of a notice another job is sending: left as it is
         for entry, msg in messages:
             name = _eml_name(entry["client"])
             wanted.add(name)
@@ -166,17 +179,34 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
         if opts.smtp is None:
             raise ValueError("send=True needs the SMTP settings")
         now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        token = new_claim_token()
+        held: set[str] = set()  # clients whose notice this job claimed
+
+        def claimed(entry: dict[str, Any]) -> bool:
+            if entry["client"] in held:
+                return True
+            if store.claim(entry["client"], entry["announcements"], token, opts.claim_lease):
+                held.add(entry["client"])
+                return True
+            entry.update(status="sending", note="being sent by another job")
+            return False
+
         try:
             with Sender(opts.smtp) as smtp:
                 for entry, msg in messages:
+                    if not claimed(entry):
+                        continue
                     try:
                         refused = smtp.send(msg)
                     except (smtplib.SMTPException, OSError) as exc:
                         reason = f"{type(exc).__name__}: {getattr(exc, 'smtp_error', b'') or exc}"
-                        store.mark_failed(entry["client"], entry["announcements"], reason[:300])
+                        store.mark_failed(entry["client"], entry["announcements"], reason[:300], token)
                         entry.update(status="failed", error=reason[:300])
                         continue
-                    store.mark_sent(entry["client"], entry["announcements"], entry["message_id"], now)
+                    if store.mark_sent(entry["client"], entry["announcements"], entry["message_id"], now,
+                                       token) < len(entry["announcements"]):
+                        warnings.append(f"client {entry['client']}: the claim expired while sending (lease "
+                                        f"{opts.claim_lease}s); another job may send this notice again")
                     entry["status"] = "sent"
                     sent += 1
                     draft = outbox / _eml_name(entry["client"])
@@ -189,8 +219,9 @@ def _run(store: Store, decisions: list[Decision], usage: Usage, contacts: dict[s
         except DeliveryError as exc:
             error = str(exc)
             for entry, _msg in messages:
-                if entry["status"] == "pending":
-                    store.mark_failed(entry["client"], entry["announcements"], error[:300])
+                # not sent: claim (unless claimed already) to record the error on rows no other job holds
+                if entry["status"] == "pending" and claimed(entry):
+                    store.mark_failed(entry["client"], entry["announcements"], error[:300], token)
                     entry["error"] = error
         if any(e["status"] == "failed" for e in notices) and error is None:
             failed = [e["client"] for e in notices if e["status"] == "failed"]

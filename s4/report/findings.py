@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from s4.report.frontend import severity as frontend_severity
 from s4.report.frontend import target as frontend_target
 from s4.report.frontend import verdict as frontend_verdict
 from s4.report.model import HostInput
@@ -28,9 +29,11 @@ DEBT_EOL_BASE = 10.0
 DEBT_EOL_CAP_DAYS = 1095
 DEBT_EOL_SOON = 4.0
 DEBT_SECURITY_ONLY = 1.0
+# debt base points of a front-end library with known vulnerabilities (Retire.js), by its worst advisory's severity;
+# the finding takes the higher of these and its status points (a known critical weighs as much as an EOL release)
+DEBT_VULN = {"critical": 10.0, "high": 6.0, "medium": 3.0, "low": 1.0}
+DEBT_VULN_UNRATED = 3.0
 
-WEBSERVER_OF = {"nginx": "nginx", "apache2": "apache-http-server", "httpd": "apache-http-server",
-                "apache": "apache-http-server"}
 DB_PRODUCTS = {"mariadb": ("mariadb",), "mysql": ("mysql", "mariadb"), "postgresql": ("postgresql",)}
 PACKAGED_APP_PREFIXES = ("/usr/share/", "/usr/lib/", "/var/lib/", "/etc/")
 
@@ -51,6 +54,26 @@ class EngineLike(Protocol):
 
 
 _ACCEPTS: dict[tuple[type, str], bool] = {}
+
+
+def _resolver(engine: EngineLike) -> Callable[[str], str | None]:
+    """The engine's one product resolver (``Engine.resolve``: ``apache2``/``httpd`` -> ``apache-http-server``),
+    memoised for one run. An engine without it (only the §2 ``evaluate`` contract) compares names as found."""
+    resolve = getattr(engine, "resolve", None)
+    memo: dict[str, str | None] = {}
+
+    def one(name: str) -> str | None:
+        if name not in memo:
+            if not callable(resolve):
+                memo[name] = name
+            else:
+                try:
+                    out = resolve(name)
+                except (TypeError, ValueError):
+                    out = None
+                memo[name] = out if isinstance(out, str) else None
+        return memo[name]
+    return one
 
 
 def _accepts(engine: EngineLike, name: str) -> bool:
@@ -159,14 +182,19 @@ def exposure_of(kind: str, public: bool) -> float:
 DEBT_UNIT = "debt points"
 DEBT_FORMULA_DOC = "docs/DEBT.md"
 DEBT_FORMULA = ("per finding: status points (eol 10, growing linearly to 40 at three years past the end of "
-                "support; eol-soon 4; security-only 1; supported and unknown 0) x exposure (2 for an OS, web server, "
-                "runtime, app server, library, web app or front-end library on a public host; 1.25 for other "
-                "software on a public host; 1 on a non-public host), rounded to a whole number; a host's or "
-                "client's score is the sum over its findings")
+                "support; eol-soon 4; security-only 1; supported and unknown 0), or, for a front-end library with "
+                "known vulnerabilities (Retire.js), the points of its worst advisory when higher (critical 10, "
+                "high 6, medium 3, low 1, unrated 3), x exposure (2 for an OS, web server, runtime, app server, "
+                "library, web app or front-end library on a public host; 1.25 for other software on a public host; "
+                "1 on a non-public host), rounded to a whole number; a host's or client's score is the sum over its "
+                "findings")
 
 
-def debt_points(status: str, days_left: int | None, exposure: float) -> int:
-    """Technical-debt points of one finding, a whole number (formula: DEBT_FORMULA, docs/DEBT.md)."""
+def debt_points(status: str, days_left: int | None, exposure: float, vuln_severity: str | None = None) -> int:
+    """Technical-debt points of one finding, a whole number (formula: DEBT_FORMULA, docs/DEBT.md).
+
+    ``vuln_severity``: the worst advisory's severity of a front-end library with known vulnerabilities (None: no
+    known vulnerability, or not a front-end library)."""
     if status == "eol":
         past = max(0, -(days_left or 0))
         base = DEBT_EOL_BASE * (1 + min(past, DEBT_EOL_CAP_DAYS) / 365)
@@ -176,6 +204,8 @@ def debt_points(status: str, days_left: int | None, exposure: float) -> int:
         base = DEBT_SECURITY_ONLY
     else:
         base = 0.0
+    if vuln_severity is not None:
+        base = max(base, DEBT_VULN.get(vuln_severity, DEBT_VULN_UNRATED))
     return int(base * exposure + 0.5)    # half up: 1.25 -> 1, 2.5 -> 3
 
 
@@ -193,9 +223,11 @@ def _finding_id(*parts: Any) -> str:
 class _HostView:
     """Sites of one host merged from facts (what runs) and CMDB (who owns it, which DB it uses)."""
 
-    def __init__(self, host: HostInput, all_hosts: Iterable[HostInput]) -> None:
+    def __init__(self, host: HostInput, all_hosts: Iterable[HostInput],
+                 resolve: Callable[[str], str | None] | None = None) -> None:
         facts = host.facts or {}
         self.host = host
+        self.resolve: Callable[[str], str | None] = resolve or (lambda name: name)
         self.cmdb_sites = {str(s.get("name")): s for s in host.sites}
         self.sites: list[dict[str, Any]] = []
         seen = set()
@@ -257,9 +289,10 @@ class _HostView:
         if kind == "runtime" and product == "php":
             return [{"host": name, "site": s["name"], "client": s["client"]} for s in self.sites
                     if s["php"] and cycle and cycle_of(str(s["php"].get("version"))) == cycle]
-        if kind == "webserver":
+        if kind == "webserver":   # the site's server as discovery names it (apache2, httpd) through the resolver
+            want = self.resolve(product) or product
             return [{"host": name, "site": s["name"], "client": s["client"]} for s in self.sites
-                    if WEBSERVER_OF.get(str(s.get("server"))) == product]
+                    if isinstance(s.get("server"), str) and s["server"] and self.resolve(s["server"]) == want]
         if kind == "database":
             return [{"host": d["host"], "site": d["site"], "client": d["client"]} for d in self.db_clients
                     if product in DB_PRODUCTS.get(str(d.get("engine")), ())]
@@ -281,7 +314,7 @@ def host_findings(host: HostInput, all_hosts: list[HostInput], engine: EngineLik
                   soon_days: int) -> list[dict[str, Any]]:
     """All findings of one gathered host (host-level components, then each site's apps and libraries)."""
     facts = host.facts or {}
-    view = _HostView(host, all_hosts)
+    view = _HostView(host, all_hosts, _resolver(engine))
     distro = facts.get("distro")
     comps = [c for c in facts.get("components") or [] if isinstance(c, dict) and c.get("product")]
     if not any(c.get("kind") == "os" for c in comps):
@@ -460,7 +493,7 @@ def _finding(host: HostInput, view: _HostView, engine: EngineLike, as_of: _dt.da
         "affected_sites": affected,
         "units": sorted(set(units)),
         "exposure": exposure,
-        "debt": debt_points(status, days_left, exposure),
+        "debt": debt_points(status, days_left, exposure, frontend_severity(vulns)),
     }
 
 

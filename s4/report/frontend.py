@@ -58,6 +58,14 @@ def is_vulnerable(finding: dict[str, Any]) -> bool:
     return ((finding.get("vulns") or {}).get("status")) == _vulns.VULNERABLE
 
 
+def severity(vulns: dict[str, Any] | None) -> str | None:
+    """The worst advisory's severity of a known-vulnerable library (``unknown`` when unrated); None otherwise.
+    What the debt score weighs (s4.report.findings.debt_points, docs/DEBT.md)."""
+    if not vulns or vulns.get("status") != _vulns.VULNERABLE:
+        return None
+    return str(vulns.get("severity") or "unknown")
+
+
 def target(rec: dict[str, Any] | None, vulns: dict[str, Any] | None, product: str) -> dict[str, Any] | None:
     """The finding's recommended target, moved past the known advisories of a vulnerable front-end library."""
     if not vulns or vulns.get("status") != _vulns.VULNERABLE:
@@ -141,7 +149,8 @@ def _merge(rows: list[dict[str, Any]], versions_text: Callable[[list[str]], str]
     vuln = [r["vulns"] for r in rows if (r.get("vulns") or {}).get("status") == _vulns.VULNERABLE]
     merged = {**first, "version": versions_text(versions) if versions_text else ", ".join(versions),
               "status": min((r["status"] for r in rows), key=lambda s: _LIFECYCLE_ORDER.get(s, 9)),
-              "paths": sorted({p for r in rows for p in r.get("paths") or []}), "copies": len(rows)}
+              "paths": sorted({p for r in rows for p in r.get("paths") or []}), "copies": len(rows),
+              "debt": sum(int(r.get("debt") or 0) for r in rows)}
     if vuln:
         advisories: dict[tuple[str, ...], dict[str, Any]] = {}
         for v in vuln:

@@ -71,6 +71,11 @@ def _state(args: argparse.Namespace) -> int:
             with store.read() as conn:
                 for table in (S.rw_announcements, S.rw_deliveries, S.poc_records, S.poc_events, S.report_runs):
                     n = conn.execute(select(func.count()).select_from(table)).scalar()
+                    if table is S.rw_deliveries and n:  # per status: 'sending' rows are claimed by a job
+                        by = conn.execute(select(table.c.status, func.count()).group_by(table.c.status)
+                                          .order_by(table.c.status)).all()
+                        print(f"{table.name:<14} {n} ({', '.join(f'{st} {c}' for st, c in by)})")
+                        continue
                     print(f"{table.name:<14} {n}")
             for key, value in sorted(store.meta().items()):
                 print(f"{key}: {value}")

@@ -123,7 +123,11 @@ rw_deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("message_id", String(255), nullable=True),
     Column("sent_at", TS, nullable=True),
-    CheckConstraint("status IN ('pending', 'sent', 'not-notified')", name="status"),
+    # the job sending this notice (status 'sending'): a random token and when it claimed it; a claim older than the
+    # lease is taken over by the next job (docs/RELEASE_WATCH.md "Overlapping jobs")
+    Column("claim_token", String(64), nullable=True),
+    Column("claimed_at", TS, nullable=True),
+    CheckConstraint("status IN ('pending', 'sending', 'sent', 'not-notified')", name="status"),
 )
 
 # --- POC records --------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ else:
 display = Display()
 
 _ARGS = {"hosts", "dest", "as_of", "state_url", "store", "history_db", "catalog_dir", "policy", "base_url", "poc_contact",
-         "sender", "send", "smtp"}
+         "sender", "send", "smtp", "claim_lease"}
 _SMTP_ARGS = {"host", "port", "security", "username", "password", "timeout", "verify_tls", "ca_file",
               "allow_plaintext_auth"}
 
@@ -61,6 +61,13 @@ class ActionModule(ActionBase):
             send = boolean(args.get("send", False), strict=True)
         except TypeError:
             raise AnsibleActionFail(f"send must be a boolean, got {args.get('send')!r}") from None
+        lease = args.get("claim_lease", 15)
+        try:
+            lease = int(lease)
+        except (TypeError, ValueError):
+            lease = 0
+        if isinstance(args.get("claim_lease"), bool) or lease < 1:
+            raise AnsibleActionFail(f"claim_lease must be a positive number of minutes, got {args.get('claim_lease')!r}")
 
         raw = host_entries(hosts, task_vars.get("hostvars") or {})
         domain = next((e["s4_domain"] for e in raw if e.get("s4_domain")), None)
@@ -91,7 +98,7 @@ class ActionModule(ActionBase):
             catalog_dir=Path(args["catalog_dir"]) if args.get("catalog_dir") else None,
             policy_path=Path(args["policy"]) if args.get("policy") else None, site=site,
             sender=str(args.get("sender") or f"s4-notices@{domain}"), send=send, smtp=smtp,
-            check=bool(self._task.check_mode))
+            check=bool(self._task.check_mode), claim_lease=lease * 60)
         try:
             out = _watch.run(raw, opts)
         except (PolicyError, ReportInputError, FileNotFoundError, ValueError, StateError) as exc:
@@ -104,7 +111,7 @@ class ActionModule(ActionBase):
             changed=out["changed"], dest=str(Path(dest)), site_dir=str(Path(dest) / "site"), as_of=out["as_of"],
             send=send, ready=out["ready"], new_announcements=out["new_announcements"], late_clients=out["late_clients"],
             announcements=out["announcements"], site_changed=out["site"]["changed"] + out["site"]["removed"],
-            notices=[{k: n.get(k) for k in ("client", "status", "recipients", "announcements", "eml", "error")}
+            notices=[{k: n.get(k) for k in ("client", "status", "recipients", "announcements", "eml", "error", "note")}
                      for n in out["notices"]],
             sent=out["sent"], not_notified=out["not_notified"], not_gathered=out["not_gathered"],
             warnings_list=out["warnings"],

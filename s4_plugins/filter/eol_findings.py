@@ -22,10 +22,14 @@ options:
     elements: dict
     required: true
   section:
-    description: Which part of the report to return.
+    description:
+      - Which part of the report model (C(s4.report.build_report), the files M(smartt.s4.eol_report) writes) to return.
+      - C(unversioned) lists the components found without a version (not judged, no debt), one entry per host,
+        site and product with every path it was found at, as the report's "Unversioned" table.
     type: str
     default: findings
-    choices: [findings, not_gathered, summary, responsible, impact, interop, licences, plans, debt, timeline]
+    choices: [findings, unversioned, not_gathered, summary, responsible, impact, interop, licences, plans, debt,
+              timeline]
   as_of:
     description: Judge as of this date (YYYY-MM-DD); default today (UTC).
     type: str
@@ -45,6 +49,10 @@ EXAMPLES = r"""
       {{ groups['s4_in_scope'] | map('extract', hostvars) | list
          | smartt.s4.eol_findings(as_of='2026-11-27')
          | selectattr('responsible', 'equalto', 'client') | selectattr('status', 'equalto', 'eol') | list }}
+
+- name: Components found without a version (nothing to judge them by)
+  ansible.builtin.debug:
+    msg: "{{ groups['s4_in_scope'] | map('extract', hostvars) | list | smartt.s4.eol_findings(section='unversioned') }}"
 
 - name: Interop issues of the estate
   ansible.builtin.debug:
@@ -70,8 +78,8 @@ except ImportError as _exc:  # pragma: no cover - the s4 package is installed in
 else:
     _IMPORT_ERROR = None
 
-SECTIONS = ("findings", "not_gathered", "summary", "responsible", "impact", "interop", "licences", "plans", "debt",
-            "timeline")
+SECTIONS = ("findings", "unversioned", "not_gathered", "summary", "responsible", "impact", "interop", "licences",
+            "plans", "debt", "timeline")
 _KEYS = ("inventory_hostname", "s4_service", "s4_in_scope", "s4_public", "s4_clients", "s4_sites", "s4_licences",
          "s4_domain", "s4_software")
 

@@ -80,6 +80,14 @@ options:
     description: Deliver the notices by SMTP. False writes C(.eml) files instead (dry run).
     type: bool
     default: false
+  claim_lease:
+    description:
+      - Minutes a job's claim on a client notice holds (I(send=true)). Before sending, the job claims every delivery
+        of the notice in the state store; a notice another job claimed less than this long ago is left to it and
+        reported with status V(sending). A job killed while sending leaves its claim; the next job takes it over once
+        the lease expired (at-least-once delivery). Keep it longer than a job's SMTP run.
+    type: int
+    default: 15
   smtp:
     description: SMTP settings, used when I(send=true). Put the task under C(no_log) when it carries a password.
     type: dict
@@ -199,7 +207,8 @@ site_changed:
   elements: str
 notices:
   description: One entry per client with deliveries pending at the start of the run - status C(sent),
-    C(failed), C(pending) (SMTP unusable) or C(dry-run) (with the C(eml) path).
+    C(failed), C(pending) (SMTP unusable), C(dry-run) (with the C(eml) path) or C(sending) (being sent by another
+    job that claimed it, see I(claim_lease); not an error, not sent by this run).
   returned: always
   type: list
   elements: dict

@@ -66,3 +66,41 @@ def test_poc_records_and_no_password_in_the_store(state_pg_url):
         from s4.lab import statedb
 
         assert statedb.password().encode() not in dump_text(store)
+
+
+def test_two_jobs_race_for_one_notice_on_postgresql(state_pg_url):
+    """Release-watch claims (s4.releasewatch.store.Store.claim) on PostgreSQL: two jobs (two Store objects, two
+    connections) race for the same notice 10 times; exactly one claims and sends it each time."""
+    import datetime as _dt
+    import threading
+
+    from s4.releasewatch.policy import Decision
+    from s4.releasewatch.store import new_claim_token
+
+    day = _dt.date(2026, 11, 27)
+    for round_ in range(10):
+        aid = f"php-{round_}"
+        with Store(state_pg_url) as s:
+            s.record(Decision(id=aid, kind="cycle", product="php", label="PHP", cycle=str(round_),
+                              version=f"{round_}.0", released=day, ready_on=day, reason="test", lts=False),
+                     day.isoformat(), [("acme", ["ops@acme.example"])])
+        barrier = threading.Barrier(2)
+        won: list[str] = []
+
+        def job(name: str, aid: str = aid, barrier: threading.Barrier = barrier, won: list[str] = won) -> None:
+            with Store(state_pg_url) as store:
+                token = new_claim_token()
+                barrier.wait(timeout=60)
+                if store.claim("acme", [aid], token):
+                    won.append(name)
+                    assert store.mark_sent("acme", [aid], f"<{name}@t>", "2026-12-08T05:00:00Z", token) == 1
+
+        threads = [threading.Thread(target=job, args=(n,)) for n in ("job1", "job2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1, round_
+        with Store(state_pg_url) as s:
+            row = next(d for d in s.deliveries() if d["announcement_id"] == aid)
+        assert row["status"] == "sent" and row["message_id"] == f"<{won[0]}@t>" and row["attempts"] == 1

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from s4.lifecycle import Engine
+from s4.lifecycle.versions import cycle_for_version
 
 A, B, C, D, E = date(2024, 6, 1), date(2025, 6, 1), date(2026, 11, 27), date(2027, 9, 1), date(2028, 3, 1)
 ANY = "*"
@@ -308,3 +309,16 @@ def test_distro_info(engine):
 def test_cache_returns_same_object(engine):
     assert engine.evaluate("php", "8.2.29-1~deb12u1", "debian-12", C) is engine.evaluate(
         "php", "8.2.29-1~deb12u1", "debian-12", C)
+
+
+def test_engine_cycle_for_is_the_shared_matcher(engine):
+    """Engine.cycle_for and the generator's cycle_for_version agree on every cycle of every catalog product."""
+    checked = 0
+    for prod in engine.catalog.products.values():
+        for cyc in prod.cycles[:5]:
+            for version in (cyc.cycle, cyc.cycle + ".99", cyc.cycle + ".0-1+deb12u1"):
+                got = engine.cycle_for(prod, version)
+                key = cycle_for_version(version, prod.index)
+                assert (got.cycle if got else None) == key, (prod.id, version)
+                checked += 1
+    assert checked > 100

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from s4.lifecycle.versions import (
     DebVersion,
     VersionError,
+    cycle_for_version,
     deb_compare,
     extract_version,
     looks_distro_packaged,
@@ -209,3 +210,19 @@ def test_extract_version_no_number_or_bounded(raw):
     except VersionError:
         return
     upstream_key(out)  # long input is cut, never slow or crashing
+
+
+# ------------------------------------------------------------------ the one cycle matcher (engine + generator)
+
+
+@pytest.mark.parametrize(("version", "cycles", "depth", "want"), [
+    ("3.7.1", {"1", "2", "3"}, None, "3"),                 # jQuery: major cycles
+    ("8.2.20", {"8.1", "8.2", "8"}, None, "8.2"),          # longest prefix wins
+    ("8.2.20", {"8.1", "8.2", "8"}, 1, "8"),               # max_depth caps the prefix
+    ("2.4.62-1~deb12u2", {"2.4"}, 2, "2.4"),
+    ("9.9", {"8.2"}, None, None),                          # no cycle
+    ("not a version", {"1"}, None, None),                  # unparsable: no cycle, no exception
+])
+def test_cycle_for_version(version, cycles, depth, want):
+    assert cycle_for_version(version, cycles, depth) == want
+

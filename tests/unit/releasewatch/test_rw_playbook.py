@@ -136,3 +136,33 @@ def test_send_mode_smtp_down_then_up(env):
         assert changed(again.stdout) == 0 and len(handler.messages) == 2
     finally:
         ctrl.stop()
+
+
+def test_a_notice_another_job_is_sending_is_left_to_it(env):
+    """Overlapping jobs (docs/RELEASE_WATCH.md): acme's notice claimed by another job is reported, not sent."""
+    from s4.releasewatch.store import new_claim_token
+
+    _, tmp, _ = env
+    for bad in ("0", "-5", "soon"):
+        proc = play(env, "-e", f"s4_release_watch_claim_lease={bad}", ok=False)
+        assert proc.returncode != 0 and "s4_release_watch_claim_lease a positive number of minutes" in proc.stdout
+    assert not _announced(tmp)
+    play(env)   # the dry run records the deliveries (pending)
+    with Store(tmp / "history.sqlite") as s:
+        assert s.claim("acme", ["php-8.5", "wordpress-7.1"], new_claim_token())
+    handler = Recorder()
+    port = free_port()
+    ctrl = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=30)
+    ctrl.start()
+    try:
+        sent = play(env, "-e", "s4_release_watch_send=true", "-e", "s4_release_watch_smtp_host=127.0.0.1",
+                    "-e", f"s4_release_watch_smtp_port={port}", "-e", "s4_release_watch_smtp_security=none",
+                    "-e", "s4_release_watch_claim_lease=30")
+        assert "notices: acme: sending, globex: sent" in sent.stdout
+        assert [email.message_from_bytes(raw, policy=email_policy.default)["X-S4-Client"]
+                for _, raw in handler.messages] == ["globex"]
+    finally:
+        ctrl.stop()
+    with Store(tmp / "history.sqlite") as s:
+        assert {d["client_id"]: d["status"] for d in s.deliveries() if d["client_id"] != "hooli"} == {
+            "acme": "sending", "globex": "sent"}

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 import report_fleet as fleet
+import yaml
 from ansible.errors import AnsibleFilterError
+
+from s4.report import build_report
 
 ROOT = Path(__file__).resolve().parents[3]
 _spec = importlib.util.spec_from_file_location("eol_findings", ROOT / "s4_plugins" / "filter" / "eol_findings.py")
@@ -36,3 +39,33 @@ def test_filter_errors_are_specific():
         eol_findings(fleet.hostvars(), as_of="tomorrow")
     with pytest.raises(AnsibleFilterError, match="list of hostvars"):
         eol_findings("mvps-acme-01")
+
+
+def test_sections_are_the_documented_choices_and_report_keys():
+    """SECTIONS, the DOCUMENTATION choices and build_report's keys agree: no section the filter cannot return."""
+    doc = yaml.safe_load(mod.DOCUMENTATION)["options"]["section"]
+    assert doc["choices"] == list(mod.SECTIONS) and doc["default"] == "findings"
+    report = build_report(fleet.hostvars(), engine=fleet.FakeEngine(), as_of=fleet.AS_OF)
+    assert set(mod.SECTIONS) <= set(report)
+    assert "unversioned" in mod.SECTIONS
+
+
+def test_unversioned_section_lists_components_without_a_version():
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    facts = acme["ansible_facts"]["s4_software"]
+    facts["sites"][0]["libraries"].append({"product": "npm", "version": None, "evidence": "package-lock.json",
+                                           "path": "/srv/www/acme-blog/wp-content/themes/t"})
+    facts["components"].append({"product": "frobd", "version": "", "kind": "runtime", "path": "/opt/frobd/bin/frobd",
+                                "evidence": "binary"})
+    out = eol_findings(hvs, section="unversioned", as_of="2026-11-27")
+    assert out == [
+        {"host": "mvps-acme-01", "site": None, "clients": ["acme"], "product": "frobd", "kind": "runtime",
+         "paths": ["/opt/frobd/bin/frobd"], "evidence": ["binary"]},
+        {"host": "mvps-acme-01", "site": "acme-blog", "clients": ["acme"], "product": "npm",
+         "kind": "package manifest", "paths": ["/srv/www/acme-blog/wp-content/themes/t"],
+         "evidence": ["package-lock.json"]},
+    ]
+    findings = eol_findings(hvs, as_of="2026-11-27")
+    assert not [f for f in findings if f["product"] in ("npm", "frobd")]   # never judged
+    assert eol_findings(fleet.hostvars(), section="unversioned", as_of="2026-11-27") == []

@@ -151,6 +151,8 @@ def test_debt_points():
     assert debt_points("eol", 0, 1.0) == 10
     assert debt_points("eol", -365, 1.0) == 20
     assert debt_points("eol", -5000, 1.0) == debt_points("eol", -1095, 1.0) == 40
+    assert debt_points("unknown", None, 2.0, "high") == 12          # a known-vulnerable front-end library
+    assert debt_points("eol", -5000, 1.0, "critical") == 40         # the higher of the two, not the sum
     assert debt_points("eol", -365, 2.0) == 40
     assert debt_points("eol-soon", 30, 1.0) == 4
     assert debt_points("security-only", 30, 1.25) == 1            # whole points, half up
@@ -199,6 +201,37 @@ def test_real_engine_judges_the_fleet():
     assert php["recommended"] and php["recommended"]["product"] == "php"
     wp = _find(r, "mvps-acme-01", "wordpress", "acme-blog")
     assert wp["status"] == "eol" and wp["responsible"] == "client"
+
+
+def _shared_01(hvs):
+    return next(hv for hv in hvs if hv["inventory_hostname"] == "shared-01")["ansible_facts"]["s4_software"]
+
+
+@pytest.mark.parametrize(("apache_as", "site_server"), [("apache-http-server", "httpd"), ("apache2", "apache-http-server"),
+                                                       ("httpd", "Apache HTTP Server")])
+def test_sites_behind_a_web_server_follow_the_one_resolver(apache_as, site_server):
+    """Which sites a web server finding affects: each site's server as discovery names it (apache2 on Debian,
+    httpd on RHEL) goes through the engine's resolver, not a map of the report's own."""
+    hvs = copy.deepcopy(fleet.hostvars())
+    facts = _shared_01(hvs)
+    facts["components"].append({"product": apache_as, "version": "2.4.62", "raw_version": "2.4.62-1~deb12u2",
+                                "kind": "webserver", "source": "dpkg", "package": "apache2", "path": None,
+                                "evidence": "dpkg: apache2", "details": {}})
+    facts["sites"][1]["server"] = "apache2"
+    facts["sites"][2]["server"] = site_server
+    r = build_report(hvs, as_of=fleet.AS_OF)        # the real engine
+    apache = _find(r, "shared-01", "apache-http-server")
+    assert [a["site"] for a in apache["affected_sites"]] == ["globex-site", "initech-site"]
+    nginx = _find(r, "shared-01", "nginx")
+    assert [a["site"] for a in nginx["affected_sites"]] == ["acme-shop"]
+
+
+def test_web_server_sites_without_a_resolver_match_names_as_found():
+    """An engine with only the evaluate contract (the fake): a site's server counts when named as the product."""
+    hvs = copy.deepcopy(fleet.hostvars())
+    _shared_01(hvs)["sites"][1]["server"] = "apache2"
+    nginx = _find(_report(hvs), "shared-01", "nginx")
+    assert [a["site"] for a in nginx["affected_sites"]] == ["acme-shop", "initech-site"]
 
 
 @pytest.mark.parametrize("packages, responsible", [(["wordpress"], "provider"), (["wordpress-l10n"], "provider"),

@@ -14,7 +14,8 @@ import pytest
 import report_fleet as fleet
 
 from s4.report import build_report, frontend, write_report
-from s4.report.analysis import needs_action
+from s4.report.analysis import debt_scores, needs_action
+from s4.report.findings import DEBT_VULN, debt_points
 from s4.report.render import client_view
 from s4.report.writers import SCHEMA_PATH
 
@@ -202,3 +203,80 @@ def test_copies_with_the_same_advice_are_one_row():
     assert ids["1.12.3"] - ids["1.12.2"]                     # the copies differ: the row has them all
     assert set(old[0]["vulns"]["ids"]) == set().union(*ids.values())
     assert old[0]["upgrade"] == "jquery 3.7.1 (first release without a known advisory: 3.5.0)"
+
+
+# ---------------------------------------------------------------------- debt of known-vulnerable libraries
+
+
+def test_vulnerable_library_without_lifecycle_data_carries_severity_weighted_debt(report):
+    """lodash/moment/underscore have no lifecycle data (status unknown: 0 status points) but Retire.js advisories:
+    their debt is the worst advisory's points x exposure, not 0."""
+    for product in FIXED:
+        f = _f(report, product)
+        assert f["status"] == "unknown" and f["vulns"]["severity"] == "high"
+        assert f["debt"] == int(DEBT_VULN["high"] * f["exposure"] + 0.5) > 0, product
+
+
+def test_real_engine_lodash_with_retire_js_advisories_is_debt_on_the_client_score():
+    """The real catalog and the project's Retire.js data: lodash 4.17.15 (CVE-2020-8203, high) on a public site."""
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    acme["ansible_facts"]["s4_software"]["sites"][0]["libraries"] += [
+        {"product": "lodash", "version": "4.17.15", "path": "/srv/www/acme-blog/js/lodash.js", "evidence": "b"}]
+    without = fleet.hostvars()
+    r, r0 = build_report(hvs, as_of=fleet.AS_OF), build_report(without, as_of=fleet.AS_OF)
+    f = _f(r, "lodash", "4.17.15")
+    assert f["status"] == "unknown" and f["public"] and f["exposure"] == 2.0
+    assert f["vulns"]["status"] == "vulnerable" and "CVE-2020-8203" in f["vulns"]["ids"]
+    assert f["vulns"]["severity"] == "high" and f["debt"] == 12                  # 6 points x 2 (public)
+    assert r["debt"]["clients"]["acme"]["score"] == r0["debt"]["clients"]["acme"]["score"] + 12
+    assert r["debt"]["hosts"]["mvps-acme-01"]["score"] == r0["debt"]["hosts"]["mvps-acme-01"]["score"] + 12
+
+
+@pytest.mark.parametrize(("status", "days_left", "severity", "want"), [
+    ("unknown", None, None, 0),            # no lifecycle data, no known advisory: no debt
+    ("unknown", None, "critical", 20),
+    ("unknown", None, "high", 12),
+    ("supported", 900, "medium", 6),
+    ("unknown", None, "low", 2),
+    ("unknown", None, "unknown", 6),       # an advisory without a severity: as medium
+    ("eol", -365, "critical", 40),         # the higher of the two, not their sum: eol a year on = 20 x 2
+    ("eol", 0, "critical", 20),
+    ("security-only", 100, "low", 2),
+    ("eol-soon", 30, "medium", 8),         # eol-soon 4 beats medium 3
+])
+def test_debt_points_take_the_higher_of_status_and_worst_advisory(status, days_left, severity, want):
+    assert debt_points(status, days_left, 2.0, severity) == want
+
+
+def test_clean_versions_and_back_end_findings_carry_no_vulnerability_debt(report):
+    clean = _f(report, "jquery", "3.5.1")                        # none-known: lifecycle points only
+    assert clean["debt"] == debt_points(clean["status"], clean["days_left"], clean["exposure"])
+    for f in report["findings"]:
+        if f["kind"] != "frontend":
+            assert f["debt"] == debt_points(f["status"], f["days_left"], f["exposure"])
+    assert debt_scores(report["findings"], [])["clients"]["acme"]["score"] == report["debt"]["clients"]["acme"]["score"]
+
+
+def test_client_page_front_end_table_shows_each_rows_debt(written, report):
+    page = (written / "clients" / "acme.html").read_text()
+    sec = page[page.index('<section id="frontend">'):]
+    sec = sec[:sec.index("</section>")]
+    assert "Debt</th>" in sec
+    cells = {m.group(1): int(m.group(2)) for m in re.finditer(
+        r'<tr data-product="([^"]+)".*?<td class="debt" data-sort="(\d+)">', sec, re.S)}
+    assert cells["lodash"] == _f(report, "lodash")["debt"] == 12
+    assert cells["moment"] == _f(report, "moment")["debt"] > 0
+
+
+def test_merged_copies_carry_the_sum_of_their_debt():
+    hvs = fleet.hostvars()
+    acme = next(h for h in hvs if h["inventory_hostname"] == "mvps-acme-01")
+    acme["ansible_facts"]["s4_software"]["sites"][0]["libraries"] += [
+        {"product": "jquery", "version": v, "path": f"/srv/www/acme-blog/js/jquery-{v}/jquery.js", "evidence": "b"}
+        for v in ("1.12.2", "1.12.3")]
+    r = build_report(hvs, engine=fleet.FakeEngine(), as_of=fleet.AS_OF)
+    row = next(x for x in client_view(r, "acme")["frontend"] if x["product"] == "jquery" and x.get("copies"))
+    each = [f["debt"] for f in r["findings"] if f["product"] == "jquery" and f["site"] == "acme-blog"
+            and f["version"].startswith("1.12.")]
+    assert len(each) == 3 and row["debt"] == sum(each) > 0
