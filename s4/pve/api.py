@@ -594,7 +594,10 @@ class Api:
     def _desired_net(self, vm: dict[str, Any]) -> tuple[str, str]:
         conf = vm["conf"]
         sip = static_ip(conf)
-        ip = sip[0] if sip else self.state.lease(vm["vmid"], set())
+        # a new lease skips every address in use on the network, other servers' VMs included (the lab's PVE server
+        # and the integration tests' own server share the POC range: CI run 19 gave two VMs 10.89.40.101)
+        ip = sip[0] if sip else self.state.lease(
+            vm["vmid"], set() if self.state.has_lease(vm["vmid"]) else self.backend.used_ips())
         net0 = str(conf.get("net0", ""))
         m = re.match(r"^[^=,]+=([0-9A-Fa-f:]{17})", net0)
         mac = m.group(1) if m else random_mac()

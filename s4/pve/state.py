@@ -121,6 +121,10 @@ class State:
             return vmid
 
     # ------------------------------------------------------------------ addresses
+    def has_lease(self, vmid: int) -> bool:
+        with self.lock:
+            return str(vmid) in self.data["leases"]
+
     def lease(self, vmid: int, in_use: set[str]) -> str:
         """The VM's DHCP address from the POC range (kept for the VM's lifetime)."""
         with self.lock:

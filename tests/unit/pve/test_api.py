@@ -141,6 +141,15 @@ def test_dhcp_lease_from_poc_range(api: Api, root: Ctx, backend: FakeBackend) ->
     assert len(ips) == 2 and all(ip.startswith("10.89.40.1") and 100 <= int(ip.rsplit(".", 1)[1]) <= 199 for ip in ips)
 
 
+def test_dhcp_lease_skips_addresses_other_servers_use(api: Api, root: Ctx, backend: FakeBackend,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another PVE server's VMs (the lab's, while the integration tests run their own server) hold .100 and .101 on
+    the same network: a new VM's lease must not reuse them (podman start failed on a taken address)."""
+    monkeypatch.setattr(backend, "used_ips", lambda: {"10.89.40.100", "10.89.40.101"})
+    clone(api, root, 120)
+    assert backend.containers["s4pveunit-120"]["ip"] == "10.89.40.102"
+
+
 def test_full_clone_copies_the_disk(api: Api, root: Ctx, backend: FakeBackend) -> None:
     status, _ = clone(api, root, full=1, storage="local-lvm")
     assert status == "OK"
